@@ -1,0 +1,37 @@
+"""Health: ``/healthz`` (the process is up) and ``/readyz`` (Elasticsearch and templates)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from app.errors import AuditlogError
+from app.services import get_services
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """Elasticsearch answers and the index templates are in place."""
+    try:
+        services = get_services()
+        store = services.store
+        health = services.client.cluster.health()
+        templates = store.templates_present()
+        ready = health["status"] in ("yellow", "green") and templates
+        body = {"status": "ready" if ready else "not_ready",
+                "elasticsearch": health["status"], "templates": templates}
+    except AuditlogError as exc:
+        ready, body = False, {"status": "not_ready", "reason": exc.message}
+    response = jsonify(body)
+    response.status_code = 200 if ready else 503
+    if not ready:
+        response.headers["Retry-After"] = "5"
+    return response

@@ -1,0 +1,84 @@
+"""Authentication and authorization in one place (DESIGN §8).
+
+Every endpoint but health asks ``require(role, namespace)``: it reads
+``Authorization: Bearer <key>`` (or ``APIToken <key>``), resolves the key to a
+Principal, and raises Unauthenticated (401) or Forbidden (403). The
+``AUDITLOG_ADMIN_KEY`` setting is accepted as an admin of every namespace;
+other keys come from the key store when one is registered.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+
+from app.errors import Forbidden, Unauthenticated
+
+ROLES = ("reader", "writer", "admin")
+ADMIN_KEY_ID = "admin-key"
+KEY_RESOLVER = "auditlog.key_resolver"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key id, its role, its namespaces (None: all) and actor."""
+
+    key_id: str
+    role: str
+    namespaces: frozenset[str] | None
+    actor_id: str | None = None
+    name: str | None = None
+
+    def has_role(self, role: str) -> bool:
+        """Whether this key's role includes ``role`` (admin > writer > reader)."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+    def can_use(self, namespace: str) -> bool:
+        """Whether this key may read or write ``namespace``."""
+        return self.namespaces is None or namespace in self.namespaces
+
+
+def presented_secret() -> str:
+    """The key in the Authorization header; raise Unauthenticated when there is none."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.strip().partition(" ")
+    if scheme.lower() not in ("bearer", "apitoken") or not secret.strip():
+        raise Unauthenticated(
+            "an API key is required: send `Authorization: Bearer <key>`"
+        )
+    return secret.strip()
+
+
+def authenticate() -> Principal:
+    """The Principal of the current request (cached on ``g``); raise Unauthenticated."""
+    cached = g.get("principal")
+    if cached is not None:
+        return cached
+    secret = presented_secret()
+    admin_key = current_app.config.get("AUDITLOG_ADMIN_KEY")
+    principal: Principal | None = None
+    if admin_key and hmac.compare_digest(secret.encode(), str(admin_key).encode()):
+        principal = Principal(ADMIN_KEY_ID, "admin", None, name="AUDITLOG_ADMIN_KEY")
+    else:
+        resolver: Callable[[str], Principal | None] | None = current_app.extensions.get(
+            KEY_RESOLVER
+        )
+        if resolver is not None:
+            principal = resolver(secret)
+    if principal is None:
+        raise Unauthenticated("the API key is not valid (unknown, revoked or expired)")
+    g.principal = principal
+    return principal
+
+
+def require(role: str, namespace: str | None = None) -> Principal:
+    """The caller, checked for ``role`` and, when given, access to ``namespace``."""
+    principal = authenticate()
+    if not principal.has_role(role):
+        raise Forbidden(f"this key's role ({principal.role}) may not do this; needs {role}")
+    if namespace is not None and not principal.can_use(namespace):
+        raise Forbidden(f"this key may not use namespace {namespace!r}")
+    return principal

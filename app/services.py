@@ -1,0 +1,67 @@
+"""The per-app objects every blueprint uses: the Elasticsearch client and the store.
+
+The client is made lazily, so the service starts (and answers ``/healthz`` and
+``/readyz``) while Elasticsearch is still down; templates are applied at the
+first request that reaches Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from flask import Flask, current_app
+
+from app.es import make_client
+from app.store import EventStore
+
+log = logging.getLogger(__name__)
+EXTENSION = "auditlog"
+
+
+class Services:
+    """Holds the client and store of one app; thread-safe lazy initialisation."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self._client: Elasticsearch | None = None
+        self._store: EventStore | None = None
+        self._templates_applied = not config.get("AUDITLOG_APPLY_TEMPLATES", True)
+
+    @property
+    def client(self) -> Elasticsearch:
+        """The Elasticsearch client (raises StoreUnavailable when none is configured)."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = make_client(self.config)
+        return self._client
+
+    @property
+    def store(self) -> EventStore:
+        """The event store, with the index templates applied once."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = EventStore(self.client, self.config["AUDITLOG_INDEX_PREFIX"])
+        if not self._templates_applied:
+            self._store.apply_templates()
+            self._templates_applied = True
+        return self._store
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def get_services() -> Services:
+    """The Services of the current app."""
+    services: Services = current_app.extensions[EXTENSION]
+    return services
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = Services(app.config)
