@@ -21,7 +21,7 @@ def _die(message: str) -> None:
     sys.exit(1)
 
 
-def _store():  # noqa: ANN202 - EventStore, imported lazily to keep `--help` fast
+def _store():
     from app.es import make_client
     from app.store import EventStore
 
@@ -118,6 +118,9 @@ def load_demo(count: int, if_empty: bool) -> str:
 def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
+    # Every worker must sign and verify scroll tokens with the same secret.
+    os.environ.setdefault("AUDITLOG_SECRET", secrets.token_urlsafe(32))
+
     from app import create_app
 
     class _Server(BaseApplication):  # type: ignore[misc]
@@ -129,7 +132,7 @@ def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", None)
 
-        def load(self):  # noqa: ANN202
+        def load(self):
             return create_app()
 
     _Server().run()

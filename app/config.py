@@ -47,6 +47,11 @@ SETTINGS: tuple[Setting, ...] = (
             "prefix of the service's indices (`<prefix>-events-YYYY.MM`, `<prefix>-keys`)"),
     Setting("AUDITLOG_ADMIN_KEY", None, str,
             "a key accepted as admin for every namespace (bootstrap, automation)"),
+    Setting("AUDITLOG_SECRET", None, str,
+            "secret that signs scroll tokens; set the same value on every instance "
+            "(unset: a random one per process)"),
+    Setting("AUDITLOG_SCROLL_KEEPALIVE", "2m", str,
+            "how long a scroll stays valid after its last use"),
     Setting("AUDITLOG_MAX_BODY_BYTES", 16 * 1024 * 1024, _int,
             "largest request body accepted (413 above)"),
     Setting("AUDITLOG_MAX_BATCH_EVENTS", 10_000, _int,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -110,6 +111,13 @@ STATUS: dict[type[AuditlogError], int] = {
 }
 
 
+def malformed_json(exc: orjson.JSONDecodeError, line_offset: int = 0) -> InvalidInput:
+    """InvalidInput for a JSON decoding error, with line, column and position."""
+    line = exc.lineno + line_offset
+    return InvalidInput(f"malformed JSON at line {line}, column {exc.colno}: {exc.msg}",
+                        line=line, column=exc.colno, position=exc.pos)
+
+
 def status_of(error: AuditlogError) -> int:
     """The HTTP status of an error: its class's entry, else its nearest base's."""
     for cls in type(error).__mro__:
@@ -161,7 +169,13 @@ def _http_exception(exc: HTTPException) -> Response:
 
 
 def _query_error(exc: QueryError) -> Response:
-    response = jsonify({"code": "invalid_query", "field": "query", **exc.as_dict()})
+    details = exc.as_dict()
+    # "field" names the request parameter, as in every 400; the matcher's field moves aside.
+    matcher_field = details.pop("field", None)
+    body = {"code": "invalid_query", **details, "field": "query"}
+    if matcher_field is not None:
+        body["matcher_field"] = matcher_field
+    response = jsonify(body)
     response.status_code = 400
     return response
 

@@ -5,6 +5,7 @@ service's own (``app.errors``)::
 
     ConnectionError, SerializationError of transport  -> StoreUnavailable (503)
     ConnectionTimeout                                  -> StoreTimeout (504)
+    ApiError 400 (e.g. a regex too complex)           -> InvalidInput (400)
     ApiError 429 (circuit breaker, too many scrolls)  -> RateLimited (429)
     ApiError 503 / 5xx                                -> StoreUnavailable (503)
     ApiError 504                                      -> StoreTimeout (504)
@@ -22,7 +23,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import Elasticsearch
 
 from app import local_es
-from app.errors import AuditlogError, RateLimited, StoreTimeout, StoreUnavailable
+from app.errors import AuditlogError, InvalidInput, RateLimited, StoreTimeout, StoreUnavailable
 
 
 def resolve_url(config: Mapping[str, Any]) -> str:
@@ -70,6 +71,10 @@ def translate_store_error(exc: BaseException) -> AuditlogError | None:
         return StoreUnavailable("Elasticsearch is unavailable")
     if isinstance(exc, elasticsearch.ApiError):
         status = exc.meta.status if exc.meta is not None else 0
+        if status == 400:
+            # Our queries are well-formed; a 400 means user content Elasticsearch refused
+            # (e.g. a regex too complex to determinise).
+            return InvalidInput(f"Elasticsearch rejected the request: {_reason(exc)}")
         if status == 429:
             return RateLimited(f"Elasticsearch is overloaded: {_reason(exc)}", retry_after=1)
         if status == 504:

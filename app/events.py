@@ -81,8 +81,8 @@ class TargetSchema(_Strict):
 class EventSchema(_Strict):
     """One event as a client sends it (nested ``actor``/``target`` objects)."""
 
-    id = fields.String(validate=validate.Regexp(_anchored(ID_PATTERN), error="must be 1-128 characters "
-                                                "of A-Z a-z 0-9 . _ : -"))
+    id = fields.String(validate=validate.Regexp(
+        _anchored(ID_PATTERN), error="must be 1-128 characters of A-Z a-z 0-9 . _ : -"))
     time = Timestamp(required=True)
     namespace = fields.String()
     action = _keyword(required=True, validate=validate.Length(min=1))
@@ -104,8 +104,8 @@ class EventSchema(_Strict):
     user_agent = _keyword()
     api_key_id = _keyword()
     labels = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(_anchored(LABEL_KEY), error="label names are 1-64 "
-                                                    "characters of A-Z a-z 0-9 _ -")),
+        keys=fields.String(validate=validate.Regexp(
+            _anchored(LABEL_KEY), error="label names are 1-64 characters of A-Z a-z 0-9 _ -")),
         values=fields.String(validate=validate.Length(max=1024)),
     )
     context = fields.Dict()

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from marshmallow import ValidationError
 
-from app.errors import InvalidInput, PayloadTooLarge
+from app.errors import InvalidInput, PayloadTooLarge, malformed_json
 from app.events import Event, load_event
 from app.store import EventStore
 
@@ -44,16 +44,6 @@ class IngestSummary:
         }
 
 
-def _decode_error(exc: orjson.JSONDecodeError, line_offset: int = 0) -> InvalidInput:
-    line = exc.lineno + line_offset
-    return InvalidInput(
-        f"malformed JSON at line {line}, column {exc.colno}: {exc.msg}",
-        line=line,
-        column=exc.colno,
-        position=exc.pos,
-    )
-
-
 def parse_body(body: bytes, content_type: str | None, max_events: int) -> list[Any]:
     """The raw events of a request body.
 
@@ -71,14 +61,14 @@ def parse_body(body: bytes, content_type: str | None, max_events: int) -> list[A
             try:
                 raw_events.append(orjson.loads(line))
             except orjson.JSONDecodeError as exc:
-                raise _decode_error(exc, line_offset=number - 1) from None
+                raise malformed_json(exc, line_offset=number - 1) from None
             if len(raw_events) > max_events:
                 break
     else:
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise _decode_error(exc) from None
+            raise malformed_json(exc) from None
         raw_events = parsed if isinstance(parsed, list) else [parsed]
     if len(raw_events) > max_events:
         raise PayloadTooLarge(

@@ -16,6 +16,7 @@ Layout of the data folder (``AUDITLOG_DATA_DIR``)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -39,6 +40,9 @@ ELASTICSEARCH_VERSION = "8.19.21"
 MAVEN_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 SYSTEM_USER = "auditlog-es"
 MIN_JAVA = 17
+# Nodes started by this process, kept so they are reaped on stop (no zombies, no
+# "subprocess still running" warnings when a Popen object is collected).
+_children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class LocalNodeError(RuntimeError):
@@ -157,6 +161,17 @@ def _ensure_system_user() -> pwd.struct_passwd:
         check=True,
     )
     return pwd.getpwnam(SYSTEM_USER)
+
+
+def _check_traversable(data_dir: Path) -> None:
+    """The node user must be able to reach ``data_dir``: every parent needs o+x."""
+    for parent in data_dir.resolve().parents:
+        if not parent.stat().st_mode & 0o001:
+            raise LocalNodeError(
+                f"{parent} is not searchable by other users, so the unprivileged "
+                f"{SYSTEM_USER!r} user cannot reach {data_dir}; choose another "
+                "AUDITLOG_DATA_DIR (e.g. under /var/lib or /srv)"
+            )
 
 
 def _chown_tree(path: Path, uid: int, gid: int) -> None:
@@ -291,6 +306,7 @@ def start(
     )
     cmd = [str(home / "bin" / "elasticsearch")]
     if os.geteuid() == 0:
+        _check_traversable(data_dir)
         user = _ensure_system_user()
         _chown_tree(data_dir, user.pw_uid, user.pw_gid)
         setpriv = shutil.which("setpriv")
@@ -313,6 +329,7 @@ def start(
         start_new_session=True,  # outlives the launcher; stopped by `stop`
     )
     log.close()
+    _children[proc.pid] = proc
     state = NodeState(
         pid=proc.pid, port=port, url=f"http://127.0.0.1:{port}", version=version, home=str(home)
     )
@@ -357,15 +374,16 @@ def stop(data_dir: Path | None = None, timeout: float = 60.0) -> bool:
         state_file.unlink(missing_ok=True)
         return False
     # The node runs in its own session (start_new_session), so its group is its pid.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(state.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _pid_alive(state.pid):
         time.sleep(0.2)
     if _pid_alive(state.pid):
         os.killpg(state.pid, signal.SIGKILL)
+    child = _children.pop(state.pid, None)
+    if child is not None:
+        child.wait()
     state_file.unlink(missing_ok=True)
     return True
 

@@ -8,6 +8,7 @@ first request that reaches Elasticsearch.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -15,6 +16,8 @@ from elasticsearch import Elasticsearch
 from flask import Flask, current_app
 
 from app.es import make_client
+from app.scroll_token import ScrollTokens
+from app.search import SearchEngine
 from app.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,9 @@ class Services:
         self._lock = threading.RLock()
         self._client: Elasticsearch | None = None
         self._store: EventStore | None = None
+        self._engine: SearchEngine | None = None
+        secret = config.get("AUDITLOG_SECRET")
+        self.tokens = ScrollTokens(secret.encode() if secret else os.urandom(32))
         self._templates_applied = not config.get("AUDITLOG_APPLY_TEMPLATES", True)
 
     @property
@@ -51,6 +57,17 @@ class Services:
             self._store.apply_templates()
             self._templates_applied = True
         return self._store
+
+    @property
+    def engine(self) -> SearchEngine:
+        """The search engine over the store."""
+        store = self.store
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = SearchEngine(store, self.tokens,
+                                                self.config["AUDITLOG_SCROLL_KEEPALIVE"])
+        return self._engine
 
     def close(self) -> None:
         if self._client is not None:

@@ -99,3 +99,17 @@ def format_ns(ns: int, digits: int | None = None) -> str:
 def month_of(ns: int) -> str:
     """``YYYY.MM`` of epoch nanoseconds (UTC), the suffix of the monthly index."""
     return (_EPOCH + timedelta(seconds=ns // NS_PER_S)).strftime("%Y.%m")
+
+
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def duration_ms(text: object) -> int | None:
+    """Milliseconds of a duration such as ``500ms``, ``30s``, ``5m``, ``1h``, ``1d``; None if
+    it is not one (or is zero)."""
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    value = int(match.group(1)) * _UNIT_MS[match.group(2)]
+    return value or None

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app.api.body import request_json
+from app.api.namespaces import checked_namespace
+from app.api.searching import run_aggregate, run_scroll, run_search
 from app.auth import require
 from app.errors import InvalidInput, NotFound
-from app.events import ID_PATTERN, NAMESPACE_PATTERN
+from app.events import ID_PATTERN
 from app.ingest import ingest, parse_body
+from app.search import SearchResult
 from app.services import get_services
 
 bp = Blueprint("native", __name__, url_prefix="/api/v1")
 
 REFRESH_VALUES = {"wait_for": "wait_for", "true": True, "false": False, "": False}
-
-
-def checked_namespace(namespace: str) -> str:
-    """The namespace of the URL, or InvalidInput when it is not a valid name."""
-    if not NAMESPACE_PATTERN.fullmatch(namespace):
-        raise InvalidInput(
-            "namespace must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a "
-            "letter or digit",
-            field="namespace",
-        )
-    return namespace
 
 
 @bp.post("/namespaces/<namespace>/events")
@@ -62,3 +57,36 @@ def get_event(namespace: str, event_id: str) -> ResponseReturnValue:
     if event is None:
         raise NotFound(f"no event {event_id!r} in namespace {namespace!r}")
     return event
+
+
+def search_response(result: SearchResult) -> dict[str, Any]:
+    """The native answer of a search or scroll page."""
+    return {
+        "events": result.events,
+        "total_hits": result.total,
+        "scroll_id": result.scroll_id,
+        "last_sort_values": (result.last_sort_values.as_dict()
+                             if result.last_sort_values else None),
+        "aggs": result.aggs,
+        "took_ms": result.took_ms,
+    }
+
+
+@bp.post("/namespaces/<namespace>/events/search")
+def search_events(namespace: str) -> ResponseReturnValue:
+    """Search with a matcher query, a time window, sort, limit, aggs, scroll or search_after."""
+    return search_response(run_search(namespace, request_json()))
+
+
+@bp.route("/namespaces/<namespace>/events/scroll", methods=["GET", "POST"])
+def scroll_events(namespace: str) -> ResponseReturnValue:
+    """The next batch of a scroll (``scroll_id`` in the body or the query string)."""
+    body = request.args.to_dict() if request.method == "GET" else request_json()
+    return search_response(run_scroll(namespace, body))
+
+
+@bp.post("/namespaces/<namespace>/events/aggregate")
+def aggregate_events(namespace: str) -> ResponseReturnValue:
+    """Named aggregations over the matching events."""
+    result = run_aggregate(namespace, request_json())
+    return {"aggs": result.aggs, "total_hits": result.total, "took_ms": result.took_ms}

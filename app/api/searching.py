@@ -1,0 +1,86 @@
+"""The search flow shared by the native and F5 surfaces: validate, authorize, run, note.
+
+Each surface calls these and only shapes the response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.aggregations import parse_aggregations
+from app.api.namespaces import checked_namespace
+from app.auth import require
+from app.errors import InvalidInput
+from app.query import compile_query
+from app.schemas import (
+    AggregateBodySchema,
+    ScrollBodySchema,
+    SearchBodySchema,
+    load,
+    sort_values_of,
+)
+from app.search import SearchRequest, SearchResult
+from app.self_audit import note
+from app.services import get_services
+from app.time_window import search_window
+
+_SEARCH = SearchBodySchema()
+_AGGREGATE = AggregateBodySchema()
+_SCROLL = ScrollBodySchema()
+
+
+def _body_namespace(namespace: str, loaded: dict[str, Any]) -> None:
+    given = loaded.get("namespace")
+    if given not in (None, "", namespace):
+        raise InvalidInput(
+            f"namespace {given!r} in the body differs from the URL's ({namespace!r})",
+            field="namespace",
+        )
+
+
+def run_search(namespace: str, body: Any) -> SearchResult:
+    """A search page (and a scroll opened, when asked) for the caller's key."""
+    principal = require("reader", checked_namespace(namespace))
+    loaded = load(_SEARCH, body)
+    _body_namespace(namespace, loaded)
+    window = search_window(loaded["start_time"], loaded["end_time"])
+    request = SearchRequest(
+        namespace=namespace,
+        query=compile_query(loaded["query"]),
+        window=window,
+        limit=loaded["limit"],
+        sort=loaded["sort"],
+        aggs=parse_aggregations(loaded["aggs"], window),
+        scroll=loaded["scroll"],
+        search_after=sort_values_of(loaded),
+    )
+    result = get_services().engine.search(request, principal.key_id)
+    note("audit.search", namespace, query=loaded["query"], count=len(result.events),
+         total=result.total, scroll=loaded["scroll"])
+    return result
+
+
+def run_scroll(namespace: str, body: Any) -> SearchResult:
+    """The next page of a scroll opened by this key in this namespace."""
+    principal = require("reader", checked_namespace(namespace))
+    loaded = load(_SCROLL, body)
+    _body_namespace(namespace, loaded)
+    result = get_services().engine.scroll(loaded["scroll_id"], namespace, principal.key_id)
+    note("audit.scroll", namespace, count=len(result.events), total=result.total)
+    return result
+
+
+def run_aggregate(namespace: str, body: Any) -> SearchResult:
+    """Aggregations (and the exact total) over the window, no events."""
+    require("reader", checked_namespace(namespace))
+    loaded = load(_AGGREGATE, body)
+    _body_namespace(namespace, loaded)
+    window = search_window(loaded["start_time"], loaded["end_time"])
+    aggs = parse_aggregations(loaded["aggs"], window)
+    if not aggs:
+        raise InvalidInput("aggs: give at least one aggregation", field="aggs")
+    request = SearchRequest(namespace=namespace, query=compile_query(loaded["query"]),
+                            window=window, limit=0, aggs=aggs, with_events=False)
+    result = get_services().engine.search(request, "")
+    note("audit.aggregate", namespace, query=loaded["query"], count=result.total)
+    return result
