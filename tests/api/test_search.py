@@ -13,7 +13,8 @@ from tests.conftest import make_test_app
 
 BASE_NS = 1_714_560_000 * NS_PER_S  # 2024-05-01T10:40:00Z
 TIE_NS = BASE_NS + 600 * NS_PER_S
-WINDOW = {"start_time": format_ns(BASE_NS - NS_PER_S), "end_time": format_ns(BASE_NS + 7200 * NS_PER_S)}
+WINDOW = {"start_time": format_ns(BASE_NS - NS_PER_S),
+          "end_time": format_ns(BASE_NS + 7200 * NS_PER_S)}
 
 
 def ingest(client: FlaskClient, headers: dict[str, str], namespace: str, events: list) -> None:
