@@ -13,7 +13,8 @@ from tests.conftest import make_test_app
 WASABI_EVENTS = [
     {"id": "59de4bb09221034b071d83db64950d34",
      "actor": {"id": "59790c0f1ab46239e59188bed540bfc7"},
-     "action": "login", "target": {"kind": "authenticate", "id": "59790c0f1ab46239e59188bed540bfc7"},
+     "action": "login",
+     "target": {"kind": "authenticate", "id": "59790c0f1ab46239e59188bed540bfc7"},
      "time": "2017-10-11T16:49:52.758191Z"},
     {"id": "59e12813db0201953dfe7214c4750e88", "actor": {"id": "59790c0f1ab46239e59188bed540bfc7"},
      "action": "enable", "target": {"kind": "feature", "id": "disabled_live_harvesting"},
