@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 # Elasticsearch mapping kinds used by the event.
 KEYWORD = "keyword"
@@ -23,6 +24,8 @@ OBJECT = "object"  # stored, not indexed
 
 LABEL_PREFIX = "labels."
 LABEL_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Decimal text that round-trips through int (no leading zeros, fits a signed 64-bit int).
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,17}")
 
 # Surfaces that rename fields.
 IMMUTA = "immuta"
@@ -39,6 +42,9 @@ class Field:
     aliases: tuple[str, ...] = ()
     surfaces: Mapping[str, str] = field(default_factory=dict)
     doc: str = ""
+    # Surfaces whose seed types this field as an integer: a stored decimal string is
+    # shown there as a number (``"1001"`` -> ``1001``); any other value stays a string.
+    numeric_on: frozenset[str] = frozenset()
 
     @property
     def type(self) -> str:
@@ -72,13 +78,22 @@ class Field:
         """The name this field has on a compatibility surface, if it is shown there."""
         return self.surfaces.get(surface)
 
+    def surface_value(self, surface: str, value: Any) -> Any:
+        """A stored value as ``surface`` shows it (decimal strings as integers where numeric)."""
+        if surface in self.numeric_on and isinstance(value, str) and _DECIMAL.fullmatch(value):
+            return int(value)
+        return value
 
-def _f(name: str, kind: str, *aliases: str, doc: str = "", **surfaces: str) -> Field:
-    return Field(name, kind, tuple(aliases), MappingProxyType(dict(surfaces)), doc)
+
+def _f(name: str, kind: str, *aliases: str, doc: str = "", numeric: tuple[str, ...] = (),
+       **surfaces: str) -> Field:
+    return Field(name, kind, tuple(aliases), MappingProxyType(dict(surfaces)), doc,
+                 frozenset(numeric))
 
 
 FIELDS: tuple[Field, ...] = (
-    _f("id", KEYWORD, doc="event id", immuta="id", runai="id", wasabi="id"),
+    _f("id", KEYWORD, doc="event id", numeric=(IMMUTA, RUNAI), immuta="id", runai="id",
+       wasabi="id"),
     _f("time", DATE, "ctime", "happenedAt", "dateTime", doc="when it happened",
        immuta="dateTime", runai="happenedAt", wasabi="time"),
     _f("namespace", KEYWORD, doc="tenant scope, from the URL"),
@@ -86,8 +101,10 @@ FIELDS: tuple[Field, ...] = (
        runai="action", wasabi="action_key"),
     _f("outcome", KEYWORD, doc="success, failure or unknown", immuta="outcome"),
     _f("actor.id", KEYWORD, "user_id", "source_id", "profileId", "sourceId",
-       doc="who did it", immuta="profileId", runai="sourceId", wasabi="user_id"),
-    _f("actor.name", KEYWORD, "source_name", "sourceName", runai="sourceName"),
+       doc="who did it", numeric=(IMMUTA,), immuta="profileId", runai="sourceId",
+       wasabi="user_id"),
+    _f("actor.name", KEYWORD, "source_name", "sourceName", immuta="userId",
+       runai="sourceName"),
     _f("actor.type", KEYWORD, "source_type", "sourceType", runai="sourceType"),
     _f("actor.group_id", KEYWORD, "group_id", wasabi="group_id"),
     _f("target.kind", KEYWORD, "target_kind", "entity_type", "entityType",
@@ -96,21 +113,21 @@ FIELDS: tuple[Field, ...] = (
        runai="entityId", wasabi="target_id"),
     _f("target.name", KEYWORD, "entity_name", "entityName", runai="entityName"),
     _f("target.additional_id", KEYWORD, "additional_id", wasabi="additional_id"),
-    _f("tenant_id", KEYWORD, "tenantId", runai="tenantId"),
+    _f("tenant_id", KEYWORD, "tenantId", numeric=(RUNAI,), runai="tenantId"),
     _f("cluster_uuid", KEYWORD, "clusterUuid", runai="clusterUuid"),
-    _f("project_id", KEYWORD, "projectId", immuta="projectId"),
-    _f("data_source_id", KEYWORD, "dataSourceId", immuta="dataSourceId"),
-    _f("record_type", KEYWORD, "recordType", immuta="recordType"),
-    _f("purpose", KEYWORD, immuta="purpose"),
+    _f("project_id", KEYWORD, "projectId", numeric=(IMMUTA,), immuta="projectId"),
+    _f("data_source_id", KEYWORD, "dataSourceId", numeric=(IMMUTA,), immuta="dataSourceId"),
+    _f("record_type", KEYWORD, "recordType", numeric=(IMMUTA,), immuta="recordType"),
+    _f("purpose", KEYWORD, numeric=(IMMUTA,), immuta="purpose"),
     _f("blob_id", KEYWORD, "blobId", immuta="blobId"),
     _f("version", KEYWORD, runai="version"),
     _f("query", TEXT_KEYWORD, doc="query text of a data-access event", immuta="query"),
     _f("error", TEXT, doc="error of a failed action", runai="error"),
     _f("source_ip", IP, "ip"),
     _f("user_agent", KEYWORD),
-    _f("api_key_id", KEYWORD, doc="API key that caused the event"),
+    _f("api_key_id", KEYWORD, doc="API key that caused the event", immuta="apiKeyId"),
     _f("message", TEXT, doc="free text"),
-    _f("context", OBJECT, doc="stored as given", runai="context"),
+    _f("context", OBJECT, doc="stored as given", immuta="extra", runai="context"),
     _f("body", OBJECT, doc="stored as given", runai="body"),
 )
 
