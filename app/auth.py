@@ -4,7 +4,9 @@ Every endpoint but health asks ``require(role, namespace)``: it reads
 ``Authorization: Bearer <key>`` (or ``APIToken <key>``), resolves the key to a
 Principal, and raises Unauthenticated (401) or Forbidden (403). The
 ``AUDITLOG_ADMIN_KEY`` setting is accepted as an admin of every namespace;
-other keys come from the key store when one is registered.
+other keys come from the key store (``app.keys``) registered as the resolver.
+Namespace ``system`` holds the service's own audit trail: only admins read it
+and no key writes it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 
 from app.errors import Forbidden, Unauthenticated
+from app.self_audit import SYSTEM_NAMESPACE
 
 ROLES = ("reader", "writer", "admin")
 ADMIN_KEY_ID = "admin-key"
@@ -79,6 +82,12 @@ def require(role: str, namespace: str | None = None) -> Principal:
     principal = authenticate()
     if not principal.has_role(role):
         raise Forbidden(f"this key's role ({principal.role}) may not do this; needs {role}")
+    if namespace == SYSTEM_NAMESPACE:
+        # The service's own audit trail: admins read it, nobody writes it through the API.
+        if role != "reader":
+            raise Forbidden(f"namespace {SYSTEM_NAMESPACE!r} is written only by the service")
+        if not principal.has_role("admin"):
+            raise Forbidden(f"only admin keys may read namespace {SYSTEM_NAMESPACE!r}")
     if namespace is not None and not principal.can_use(namespace):
         raise Forbidden(f"this key may not use namespace {namespace!r}")
     return principal

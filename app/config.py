@@ -24,6 +24,23 @@ def _bool(text: str) -> bool:
     raise ValueError(f"not a boolean: {text!r}")
 
 
+def _rate_limit(text: str) -> str:
+    """A rate-limit string such as ``50/second;1000/minute`` (checked by ``limits``)."""
+    from limits import parse_many
+
+    parse_many(text)  # raises ValueError naming the fault
+    return text
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration variable: its name, default, parser and meaning."""
@@ -47,6 +64,27 @@ SETTINGS: tuple[Setting, ...] = (
             "prefix of the service's indices (`<prefix>-events-YYYY.MM`, `<prefix>-keys`)"),
     Setting("AUDITLOG_ADMIN_KEY", None, str,
             "a key accepted as admin for every namespace (bootstrap, automation)"),
+    Setting("AUDITLOG_KEY_CACHE_TTL", 5.0, float,
+            "seconds a resolved API key is cached in each process; a key revoked through "
+            "another instance stops working within this time"),
+    Setting("AUDITLOG_RATE_LIMIT", "50/second;1000/minute", _rate_limit,
+            "requests per key (by client address without a valid key); the short window is "
+            "the burst, the long one the sustained rate"),
+    Setting("AUDITLOG_EXPORT_RATE_LIMIT", "2/second;30/minute", _rate_limit,
+            "exports and scroll opens per key, counted on top of AUDITLOG_RATE_LIMIT"),
+    Setting("AUDITLOG_RATE_LIMIT_STORAGE", "memory://", str,
+            "where rate-limit counters live: `memory://` (per process) or a Redis URL "
+            "(`redis://host:6379/0`, shared by several instances; needs `auditlog[redis]`)"),
+    Setting("AUDITLOG_RATE_LIMIT_STRATEGY", "fixed-window",
+            _choice("fixed-window", "moving-window", "sliding-window-counter"),
+            "rate-limit algorithm of the `limits` library"),
+    Setting("AUDITLOG_RATE_LIMIT_ENABLED", True, _bool, "enforce the rate limits"),
+    Setting("AUDITLOG_SELF_AUDIT", True, _bool,
+            "record each search, scroll, aggregation, export, ingest batch and key change "
+            "in namespace `system`"),
+    Setting("AUDITLOG_SELF_AUDIT_QUEUE", 10_000, _int,
+            "self-audit events waiting to be written at most; beyond, they are dropped "
+            "and counted"),
     Setting("AUDITLOG_SECRET", None, str,
             "secret that signs scroll tokens; set the same value on every instance "
             "(unset: a random one per process)"),
@@ -58,7 +96,15 @@ SETTINGS: tuple[Setting, ...] = (
             "most events in one ingest request (413 above)"),
     Setting("AUDITLOG_APPLY_TEMPLATES", True, _bool,
             "apply the index templates when the service starts"),
-    Setting("AUDITLOG_LOG_LEVEL", "INFO", str, "log level (DEBUG, INFO, WARNING, ERROR)"),
+    Setting("AUDITLOG_LOG_LEVEL", "INFO", str,
+            "log level (DEBUG, INFO, WARNING, ERROR); logs are JSON lines on stderr, one per "
+            "request with method, path, status, duration_ms and key_id"),
+    Setting("AUDITLOG_RETENTION", None, str,
+            "default age for `auditlog retention apply` (e.g. `90d`): monthly indices whose "
+            "month ended before now minus this age are deleted"),
+    Setting("PROMETHEUS_MULTIPROC_DIR", None, str,
+            "folder where gunicorn workers share metrics (prometheus_client multi-process "
+            "mode); `auditlog serve` makes a temporary one for more than one worker"),
 )
 
 DEFAULTS: Mapping[str, Any] = {s.name: s.default for s in SETTINGS}

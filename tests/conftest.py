@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app, local_es
+from app.audit_writer import flush_all
 
 ADMIN_KEY = "test-admin-key-0123456789"
 
@@ -66,6 +67,7 @@ def index_prefix(es: Elasticsearch) -> Iterator[str]:
     """A fresh index prefix per test module; its indices and templates go at the end."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     yield prefix
+    flush_all()  # queued self-audit events land before their indices go
     es.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
     templates = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*")
     for template in templates.get("index_templates", []):
@@ -79,6 +81,10 @@ def make_test_app(es_url: str, index_prefix: str, **overrides: object) -> Flask:
         "ELASTICSEARCH_URL": es_url,
         "AUDITLOG_INDEX_PREFIX": index_prefix,
         "AUDITLOG_ADMIN_KEY": ADMIN_KEY,
+        # Suites fire requests back to back with one key; tests/api/test_rate_limits.py
+        # sets small limits of its own.
+        "AUDITLOG_RATE_LIMIT": "10000/second",
+        "AUDITLOG_EXPORT_RATE_LIMIT": "10000/second",
     }
     config.update(overrides)
     return create_app(config)
