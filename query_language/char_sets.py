@@ -104,16 +104,36 @@ def orbit(cp: int) -> tuple[int, ...]:
     return _orbits()[0].get(cp, (cp,))
 
 
+@functools.lru_cache(maxsize=512)
 def fold(ranges: Ranges) -> Ranges:
-    """The set closed under case folding: everything that matches a member under (?i)."""
+    """The set closed under case folding: everything that matches a member under (?i).
+
+    Works from whichever side holds fewer cased code points, the set or its
+    complement, so that folding ``[^a]`` costs as little as folding ``[a]``.
+    """
     orbits, members = _orbits()
-    extra: list[tuple[int, int]] = []
-    for lo, hi in ranges:
-        start = bisect.bisect_left(members, lo)
-        stop = bisect.bisect_right(members, hi)
-        for cp in members[start:stop]:
-            extra.extend((m, m) for m in orbits[cp])
-    return normalize((*ranges, *extra)) if extra else ranges
+    spans = [
+        (bisect.bisect_left(members, lo), bisect.bisect_right(members, hi)) for lo, hi in ranges
+    ]
+    inside = sum(stop - start for start, stop in spans)
+    if inside <= len(members) // 2:
+        extra = [
+            m
+            for start, stop in spans
+            for cp in members[start:stop]
+            for m in orbits[cp]
+            if not contains(ranges, m)
+        ]
+    else:
+        # Only cased code points outside the set can be missing from its closure.
+        outside = complement(ranges)
+        extra = [
+            cp
+            for lo, hi in outside
+            for cp in members[bisect.bisect_left(members, lo) : bisect.bisect_right(members, hi)]
+            if any(contains(ranges, m) for m in orbits[cp])
+        ]
+    return normalize((*ranges, *((m, m) for m in extra))) if extra else ranges
 
 
 def of_chars(chars: str) -> Ranges:

@@ -274,7 +274,9 @@ def _unknown_field(m: Matcher, catalogue: FieldCatalogue) -> UnknownFieldError:
     suggestions = tuple(difflib.get_close_matches(m.field, list(catalogue.names()), n=3))
     message = f"unknown field {m.field!r}"
     if suggestions:
-        message += "; did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+        names = [repr(s) for s in suggestions]
+        choice = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        message += f"; did you mean {choice}?"
     return UnknownFieldError(
         message,
         field=m.field,

@@ -17,6 +17,13 @@ translation keeps the matched set of strings exactly:
   letter with a non-ASCII case partner (``k`` and KELVIN SIGN, ``é`` and ``É``)
   is written as its explicit set. A partly case-insensitive pattern, such as
   ``a(?i:b)``, gets explicit sets like ``[bB]`` for its folded letters only.
+  Lucene does not fold inside ranges (``[a-c]`` stays lower case), which the
+  explicit sets make irrelevant.
+- The empty string is never written as ``()``: in case-insensitive mode Lucene
+  (9.x, Elasticsearch 8) compiles ``()`` to "matches nothing". ``a|`` becomes
+  ``a?``, and a pattern that matches only "" is compiled to a term query.
+- A pattern that is a few literal strings (``feature|group``) is reported as
+  such, and the compiler sends a ``terms`` query instead of a regexp.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import functools
 import importlib.resources
 import re
 from collections.abc import Iterable
+from typing import cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -39,19 +40,19 @@ _OPS = {op.value: op for op in Op}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _position(token: Token) -> tuple[int, int]:
+    # The lexer always sets them; Lark's types just allow None.
+    return token.line or 1, token.column or 1
+
+
 class _ToAst(Transformer[Token, Selector]):
     """Builds Matcher and Selector values as the parser reduces rules."""
 
     def matcher(self, children: list[Token]) -> Matcher:
         name, op, value = children
-        field = name.value if name.type == "NAME" else unquote(name.value, name.line, name.column)
-        return Matcher(
-            field,
-            _OPS[op.value],
-            unquote(value.value, value.line, value.column),
-            (name.line, name.column),
-            (value.line, value.column),
-        )
+        name_at, value_at = _position(name), _position(value)
+        field = name.value if name.type == "NAME" else unquote(name.value, *name_at)
+        return Matcher(field, _OPS[op.value], unquote(value.value, *value_at), name_at, value_at)
 
     def start(self, children: list[Matcher]) -> Selector:
         return Selector(tuple(children))
@@ -141,7 +142,7 @@ def _parse(text: str) -> Selector:
             "invalid Unicode: lone surrogate code point", line=line, column=column
         )
     try:
-        selector: Selector = _parser().parse(text)
+        selector = cast(Selector, _parser().parse(text))
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from exc
     return selector

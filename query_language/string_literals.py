@@ -69,7 +69,7 @@ def unquote(token: str, line: int, column: int) -> str:
         out += body[i:j].encode()
         # The lexer guarantees a character after every backslash.
         c = body[j + 1]
-        where = {"line": line, "column": column + 1 + j}
+        at = column + 1 + j  # the backslash
         if c in _SIMPLE:
             out += _SIMPLE[c]
             i = j + 2
@@ -84,11 +84,14 @@ def unquote(token: str, line: int, column: int) -> str:
                     raise QuerySyntaxError(
                         f"illegal character {_describe(d)} in escape sequence",
                         text=body[j : j + 4],
-                        **where,
+                        line=line,
+                        column=at,
                     )
             value = int(digits, 8)
             if value > 255:
-                raise QuerySyntaxError("octal escape value > 255", text=body[j : j + 4], **where)
+                raise QuerySyntaxError(
+                    "octal escape value > 255", text=body[j : j + 4], line=line, column=at
+                )
             out.append(value)
             i = j + 4
         elif c in _ESCAPE_WIDTH:
@@ -99,7 +102,8 @@ def unquote(token: str, line: int, column: int) -> str:
                     raise QuerySyntaxError(
                         f"illegal character {_describe(d)} in escape sequence",
                         text=body[j : j + 2 + width],
-                        **where,
+                        line=line,
+                        column=at,
                     )
             value = int(digits, 16)
             if c == "x":
@@ -108,14 +112,18 @@ def unquote(token: str, line: int, column: int) -> str:
                 raise QuerySyntaxError(
                     "escape sequence is an invalid Unicode code point",
                     text=body[j : j + 2 + width],
-                    **where,
+                    line=line,
+                    column=at,
                 )
             else:
                 out += chr(value).encode()
             i = j + 2 + width
         else:
             raise QuerySyntaxError(
-                f"unknown escape sequence {_describe(c)}", text=body[j : j + 2], **where
+                f"unknown escape sequence {_describe(c)}",
+                text=body[j : j + 2],
+                line=line,
+                column=at,
             )
     try:
         return out.decode()
