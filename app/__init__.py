@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,11 +21,28 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["AUDITLOG_MAX_BODY_BYTES"]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=app.config["AUDITLOG_LOG_LEVEL"])
 
-    from app import api, errors, services
+    from app import (
+        api,
+        errors,
+        json_provider,
+        keys,
+        metrics,
+        openapi,
+        ratelimit,
+        self_audit,
+        services,
+        telemetry,
+    )
 
+    telemetry.init_app(app)  # JSON logs first: every later part logs through them
+    json_provider.init_app(app)
     errors.init_app(app)
     services.init_app(app)
+    keys.init_app(app)
+    ratelimit.init_app(app)
+    self_audit.init_app(app)
     api.init_app(app)
+    metrics.init_app(app)
+    openapi.init_app(app)  # last: documents every route registered above
     return app

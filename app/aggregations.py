@@ -105,7 +105,9 @@ def _parse_one(name: str, raw: Any, path: str, window: TimeWindow) -> Aggregatio
     return Aggregation(agg.name, agg.type, agg.field, agg.topk, agg.step, agg.step_ms, children)
 
 
-def parse_aggregations(raw: Any, window: TimeWindow, path: str = "") -> tuple[Aggregation, ...]:
+def parse_aggregations(raw: Any, window: TimeWindow, path: str = "", *,
+                       max_aggregations: int = MAX_AGGREGATIONS,
+                       max_buckets: int = MAX_BUCKETS) -> tuple[Aggregation, ...]:
     """Validate the ``aggs`` of a request; raise InvalidInput naming the bad one."""
     if raw is None:
         return ()
@@ -117,13 +119,13 @@ def parse_aggregations(raw: Any, window: TimeWindow, path: str = "") -> tuple[Ag
     )
     if not path:
         count = _count(parsed)
-        if count > MAX_AGGREGATIONS:
-            raise InvalidInput(f"at most {MAX_AGGREGATIONS} aggregations per request "
+        if count > max_aggregations:
+            raise InvalidInput(f"at most {max_aggregations} aggregations per request "
                                f"(nested included), got {count}", field="aggs")
         buckets = _buckets(parsed, window)
-        if buckets > MAX_BUCKETS:
+        if buckets > max_buckets:
             raise InvalidInput(f"these aggregations could produce {buckets} buckets; at most "
-                               f"{MAX_BUCKETS} (use a larger step or a smaller topk)",
+                               f"{max_buckets} (use a larger step or a smaller topk)",
                                field="aggs")
     return parsed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import secrets
@@ -14,6 +15,7 @@ import click
 
 from app import config as settings
 from app import local_es
+from app.cli_data import export_command, ingest_command, retention_group
 
 
 def _die(message: str) -> None:
@@ -82,6 +84,104 @@ def init() -> None:
     click.echo(f"index templates in place: {', '.join(names)}")
 
 
+def _key_store():
+    from app.keys import KeyStore
+
+    store = _store()
+    return store, KeyStore(store.client, store.prefix, cache_ttl=0)
+
+
+def _expiry(ctx: click.Context, param: click.Parameter, value: str | None):
+    import time
+
+    from app.timestamps import TimestampError, parse_timestamp
+
+    if value is None:
+        return None
+    try:
+        parsed = parse_timestamp(value)
+    except TimestampError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if parsed[0] <= time.time_ns():
+        raise click.BadParameter("must be in the future")
+    return parsed
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Create, list and revoke API keys (stored in <prefix>-keys, secrets only as hashes)."""
+
+
+@keys_group.command("create")
+@click.option("--namespace", "namespaces", multiple=True, help="A namespace the key may use "
+              "(repeat for several; admin keys use every namespace).")
+@click.option("--role", type=click.Choice(["reader", "writer", "admin"]), required=True)
+@click.option("--actor-id", default=None, help="Who acts through the key (actor.id in the "
+              "self-audit trail).")
+@click.option("--name", default="", help="A name for people (default: role and namespaces).")
+@click.option("--expires-at", default=None, callback=_expiry, help="RFC 3339 expiry.")
+@click.option("--json", "as_json", is_flag=True, help="Print {id, secret, ...} as JSON.")
+def keys_create(namespaces: tuple[str, ...], role: str, actor_id: str | None, name: str,
+                expires_at: tuple[int, str] | None, as_json: bool) -> None:
+    """Create a key and print its secret (shown this once)."""
+    from app.errors import AuditlogError
+    from app.self_audit import AuditNote, write_now
+
+    name = name or f"{role} {','.join(namespaces) or 'all'}"
+    try:
+        store, keys = _key_store()
+        store.apply_templates()
+        new = keys.create(name, role, namespaces, actor_id=actor_id, expires_at=expires_at)
+        write_now(store, AuditNote("audit.key.create", new.key.id, target_kind="api_key",
+                                   details={"name": name, "role": role,
+                                            "namespaces": list(namespaces)}))
+    except AuditlogError as exc:
+        _die(exc.message)
+    if as_json:
+        click.echo(json.dumps(new.as_dict()))
+        return
+    click.echo(f"key {new.key.id} ({role}; namespaces: {', '.join(new.key.namespaces) or 'all'})")
+    click.echo(f"secret (shown once): {new.secret}")
+
+
+@keys_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def keys_list(as_json: bool) -> None:
+    """List every key (never a secret)."""
+    from app.errors import AuditlogError
+
+    try:
+        listed = [key.public() for key in _key_store()[1].list()]
+    except AuditlogError as exc:
+        _die(exc.message)
+    if as_json:
+        click.echo(json.dumps(listed))
+        return
+    for key in listed:
+        state = "revoked" if key["revoked"] else f"expires {key['expires_at'] or 'never'}"
+        click.echo(f"{key['id']}  {key['role']:<6}  {','.join(key['namespaces']) or '*':<24}  "
+                   f"{state:<36}  {key['name']}")
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key; it stops working within AUDITLOG_KEY_CACHE_TTL seconds."""
+    from app.errors import AuditlogError
+    from app.self_audit import AuditNote, write_now
+
+    try:
+        store, keys = _key_store()
+        key = keys.revoke(key_id)
+        if key is not None:
+            write_now(store, AuditNote("audit.key.revoke", key_id, target_kind="api_key"))
+    except AuditlogError as exc:
+        _die(exc.message)
+    if key is None:
+        _die(f"no API key {key_id!r}")
+    click.echo(f"revoked {key_id}")
+
+
 @main.command("config")
 def show_config() -> None:
     """Print the configuration table (Markdown)."""
@@ -120,6 +220,9 @@ def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
 
     # Every worker must sign and verify scroll tokens with the same secret.
     os.environ.setdefault("AUDITLOG_SECRET", secrets.token_urlsafe(32))
+    from app import multiprocess_metrics
+
+    multiprocess_metrics.prepare(workers)  # before prometheus_client is imported
 
     from app import create_app
 
@@ -130,10 +233,16 @@ def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", 120)
-            self.cfg.set("accesslog", None)
+            self.cfg.set("accesslog", None)  # app.telemetry logs each request as JSON
+            self.cfg.set("child_exit", multiprocess_metrics.child_exit)
 
         def load(self):
-            return create_app()
+            app = create_app()
+            # Runs in each worker: what exists now (modules, the app) lives as long as the
+            # worker, so the cyclic GC stops rescanning it when a request's thousands of
+            # fresh objects (an ingest batch, a page of hits) trigger a collection.
+            gc.freeze()
+            return app
 
     _Server().run()
 
@@ -148,6 +257,21 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     _gunicorn(host, port, workers, threads)
 
 
+DEMO_KEY_NAME = "demo (auditlog run)"
+
+
+def demo_key() -> str:
+    """A fresh writer key for the demo namespaces; earlier demo keys are revoked."""
+    from app.demo import NAMESPACES
+
+    store, keys = _key_store()
+    store.apply_templates()
+    for key in keys.list():
+        if key.name == DEMO_KEY_NAME and not key.revoked:
+            keys.revoke(key.id)
+    return keys.create(DEMO_KEY_NAME, "writer", NAMESPACES).secret
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
@@ -160,20 +284,26 @@ def run(host: str, port: int, workers: int) -> None:
         except local_es.LocalNodeError as exc:
             _die(str(exc))
         click.echo(f"Elasticsearch {state.version} at {state.url}")
+    from app.demo import NAMESPACES
     from app.errors import AuditlogError
 
     try:
         _store().apply_templates()
         click.echo(load_demo(3000, if_empty=True))
+        key = demo_key()
     except AuditlogError as exc:
         _die(exc.message)
-    key = os.environ.get("AUDITLOG_ADMIN_KEY") or secrets.token_urlsafe(24)
-    os.environ["AUDITLOG_ADMIN_KEY"] = key
     base = f"http://{host}:{port}"
+    admin = ("AUDITLOG_ADMIN_KEY is the bootstrap admin key" if os.environ.get(
+        "AUDITLOG_ADMIN_KEY") else "set AUDITLOG_ADMIN_KEY for a bootstrap admin key")
     click.echo(f"""
-Demo key (admin, every namespace): {key}
+Demo key (writer; namespaces {', '.join(NAMESPACES)}): {key}
+({admin}; more keys: `auditlog keys create --namespace NS --role reader`)
 
   curl -s {base}/readyz
+  curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
+       -d '{{"query": "{{action=\\"login\\"}}", "limit": 5}}' \\
+       {base}/api/v1/namespaces/demo/events/search
   curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
        -d '{{"time": "2024-05-01T12:00:00.123456Z", "action": "login", "actor": {{"id": "u1"}}}}' \\
        '{base}/api/v1/namespaces/demo/events?refresh=wait_for'
@@ -183,6 +313,10 @@ Serving on {base} (Ctrl-C stops the service; `auditlog elasticsearch stop` stops
 """)
     _gunicorn(host, port, workers, 8)
 
+
+main.add_command(ingest_command)
+main.add_command(export_command)
+main.add_command(retention_group)
 
 if __name__ == "__main__":
     main()

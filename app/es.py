@@ -24,6 +24,7 @@ from elasticsearch import Elasticsearch
 
 from app import local_es
 from app.errors import AuditlogError, InvalidInput, RateLimited, StoreTimeout, StoreUnavailable
+from app.timed_transport import TimedTransport
 
 
 def resolve_url(config: Mapping[str, Any]) -> str:
@@ -50,6 +51,8 @@ def make_client(config: Mapping[str, Any]) -> Elasticsearch:
         "max_retries": 1,
         # orjson: fast (de)serialisation of bulk bodies and hits.
         "serializer": elasticsearch.OrjsonSerializer(),
+        # Times every request for /metrics (auditlog_elasticsearch_request_duration_seconds).
+        "transport_class": TimedTransport,
     }
     if config.get("ELASTICSEARCH_USERNAME"):
         kwargs["basic_auth"] = (

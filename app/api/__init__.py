@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.api import f5, health, native
+from app.api import export, f5, health, immuta, keys, native, runai, wasabi
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(native.bp)
+    app.register_blueprint(export.bp)
     app.register_blueprint(f5.bp)
+    app.register_blueprint(keys.bp)
+    app.register_blueprint(immuta.bp)
+    app.register_blueprint(runai.bp)
+    app.register_blueprint(wasabi.bp)

@@ -13,13 +13,36 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """The process is up."""
+    """The process is up.
+    ---
+    get:
+      summary: Liveness (no API key)
+      tags: [operations]
+      security: []
+      responses:
+        200:
+          description: the process is up
+          content: {application/json: {schema: HealthSchema}}
+    """
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    """Elasticsearch answers and the index templates are in place."""
+    """Elasticsearch answers and the index templates are in place.
+    ---
+    get:
+      summary: Readiness (no API key)
+      tags: [operations]
+      security: []
+      responses:
+        200:
+          description: ready
+          content: {application/json: {schema: HealthSchema}}
+        503:
+          description: not ready (Elasticsearch down or templates missing)
+          content: {application/json: {schema: HealthSchema}}
+    """
     try:
         services = get_services()
         store = services.store

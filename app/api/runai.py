@@ -40,6 +40,7 @@ from app.query_params import (
     load_args,
     window,
 )
+from app.ratelimit import export_limit_if
 from app.records import surface_record
 from app.search import SearchRequest
 from app.self_audit import note
@@ -109,6 +110,7 @@ def json_array_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
 
 
 @bp.get("/audit")
+@export_limit_if(lambda: request.args.get("download", "") in fields.Boolean.truthy)
 def get_audit_logs() -> ResponseReturnValue:
     """Retrieve audit logs using the query parameters.
     ---

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.aggregations import parse_aggregations
+from flask import current_app
+
+from app import metrics
+from app.aggregations import Aggregation, parse_aggregations
 from app.api.namespaces import checked_namespace
 from app.auth import require
 from app.errors import InvalidInput
@@ -22,7 +25,7 @@ from app.schemas import (
 from app.search import SearchRequest, SearchResult
 from app.self_audit import note
 from app.services import get_services
-from app.time_window import search_window
+from app.time_window import TimeWindow, search_window
 
 _SEARCH = SearchBodySchema()
 _AGGREGATE = AggregateBodySchema()
@@ -38,6 +41,12 @@ def _body_namespace(namespace: str, loaded: dict[str, Any]) -> None:
         )
 
 
+def _aggregations(raw: Any, window: TimeWindow) -> tuple[Aggregation, ...]:
+    config = current_app.config
+    return parse_aggregations(raw, window, max_aggregations=config["AUDITLOG_MAX_AGGREGATIONS"],
+                              max_buckets=config["AUDITLOG_MAX_BUCKETS"])
+
+
 def run_search(namespace: str, body: Any) -> SearchResult:
     """A search page (and a scroll opened, when asked) for the caller's key."""
     principal = require("reader", checked_namespace(namespace))
@@ -50,11 +59,13 @@ def run_search(namespace: str, body: Any) -> SearchResult:
         window=window,
         limit=loaded["limit"],
         sort=loaded["sort"],
-        aggs=parse_aggregations(loaded["aggs"], window),
+        aggs=_aggregations(loaded["aggs"], window),
         scroll=loaded["scroll"],
         search_after=sort_values_of(loaded),
     )
     result = get_services().engine.search(request, principal.key_id)
+    if result.scroll_id:
+        metrics.scroll_opened()
     note("audit.search", namespace, query=loaded["query"], count=len(result.events),
          total=result.total, scroll=loaded["scroll"])
     return result
@@ -66,6 +77,8 @@ def run_scroll(namespace: str, body: Any) -> SearchResult:
     loaded = load(_SCROLL, body)
     _body_namespace(namespace, loaded)
     result = get_services().engine.scroll(loaded["scroll_id"], namespace, principal.key_id)
+    if not result.scroll_id:
+        metrics.scroll_ended()
     note("audit.scroll", namespace, count=len(result.events), total=result.total)
     return result
 
@@ -76,7 +89,7 @@ def run_aggregate(namespace: str, body: Any) -> SearchResult:
     loaded = load(_AGGREGATE, body)
     _body_namespace(namespace, loaded)
     window = search_window(loaded["start_time"], loaded["end_time"])
-    aggs = parse_aggregations(loaded["aggs"], window)
+    aggs = _aggregations(loaded["aggs"], window)
     if not aggs:
         raise InvalidInput("aggs: give at least one aggregation", field="aggs")
     request = SearchRequest(namespace=namespace, query=compile_query(loaded["query"]),

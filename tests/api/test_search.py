@@ -243,3 +243,17 @@ def test_malformed_search_body_is_400(client, admin) -> None:
     assert response.json["line"] == 1
     response = client.post("/api/v1/namespaces/x/events/search", json=[1, 2], headers=admin)
     assert response.status_code == 400
+
+
+def test_configured_limits_apply(es_url, index_prefix, admin) -> None:
+    tight = make_test_app(es_url, index_prefix, AUDITLOG_MAX_REGEX_LENGTH=5,
+                          AUDITLOG_MAX_AGGREGATIONS=1, AUDITLOG_MAX_BUCKETS=3).test_client()
+    long_regex = search(tight, admin, query='{action=~"login|logout"}')
+    assert long_regex.status_code == 400
+    assert long_regex.json["field"] == "query"
+    assert search(tight, admin, query='{action=~"lo.*"}').status_code == 200
+    two = {"a": {"cardinality_aggregation": {"field": "action"}},
+           "b": {"cardinality_aggregation": {"field": "actor.id"}}}
+    assert search(tight, admin, aggs=two).json["field"] == "aggs"
+    many = {"a": {"field_aggregation": {"field": "action", "topk": 4}}}
+    assert search(tight, admin, aggs=many).json["field"] == "aggs"

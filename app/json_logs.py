@@ -1,0 +1,31 @@
+"""Structured logs: every record is one JSON object on stderr (python-json-logger).
+
+The level comes from ``AUDITLOG_LOG_LEVEL``. ``configure`` is idempotent: the
+handler is installed once per process, later calls only change the level.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+_MARK = "_auditlog_json_handler"
+
+
+def configure(level: str | int) -> None:
+    """Send the root logger's records to stderr as JSON lines at ``level``."""
+    root = logging.getLogger()
+    if not any(getattr(h, _MARK, False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        ))
+        setattr(handler, _MARK, True)
+        root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    # The client logs every Elasticsearch request at INFO; /metrics times them instead.
+    quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("elastic_transport.transport").setLevel(quiet)

@@ -1,0 +1,111 @@
+"""marshmallow schemas of the JSON answers, for the OpenAPI document only.
+
+Responses are built as dicts by the views; these schemas describe them so that
+the document (``app.openapi``) is generated, not written by hand. Where a
+surface adds fields later, ``unknown = INCLUDE`` keeps the description open.
+"""
+
+from __future__ import annotations
+
+from marshmallow import INCLUDE, Schema, fields
+
+
+class _Open(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class ErrorSchema(_Open):
+    """Every error: a stable code, a message, and details such as ``field``."""
+
+    code = fields.String(required=True, metadata={"example": "invalid_input"})
+    message = fields.String(required=True)
+    field = fields.String(metadata={"description": "the request parameter at fault"})
+    retry_after = fields.Integer(metadata={"description": "seconds (429, 503)"})
+
+
+class _ActorOut(_Open):
+    id = fields.String()
+    name = fields.String()
+    type = fields.String()
+    group_id = fields.String()
+
+
+class _TargetOut(_Open):
+    kind = fields.String()
+    id = fields.String()
+    name = fields.String()
+    additional_id = fields.String()
+
+
+class EventOutSchema(_Open):
+    """An event as stored and returned (DESIGN §4)."""
+
+    id = fields.String(required=True)
+    time = fields.String(required=True, metadata={"description": "RFC 3339, UTC, full precision"})
+    namespace = fields.String(required=True)
+    action = fields.String()
+    outcome = fields.String()
+    actor = fields.Nested(_ActorOut)
+    target = fields.Nested(_TargetOut)
+    labels = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class LastSortValuesSchema(Schema):
+    last_timestamp = fields.Integer(required=True, metadata={"description": "epoch ns"})
+    last_doc_id = fields.String(required=True)
+
+
+class SearchResponseSchema(Schema):
+    """The native answer of a search or scroll page."""
+
+    events = fields.List(fields.Nested(EventOutSchema), required=True)
+    total_hits = fields.Integer(required=True)
+    scroll_id = fields.String(required=True, metadata={"description": "empty: no more pages"})
+    last_sort_values = fields.Nested(LastSortValuesSchema, allow_none=True, required=True)
+    aggs = fields.Dict(required=True)
+    took_ms = fields.Integer(required=True)
+
+
+class AggregateResponseSchema(Schema):
+    aggs = fields.Dict(required=True)
+    total_hits = fields.Integer(required=True)
+    took_ms = fields.Integer(required=True)
+
+
+class _IngestError(Schema):
+    index = fields.Integer(required=True)
+    id = fields.String(allow_none=True, required=True)
+    reason = fields.String(required=True)
+
+
+class IngestResultSchema(_Open):
+    """What an ingest request stored (200: all, 207: some failed)."""
+
+    created = fields.Integer(required=True)
+    duplicates = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    errors = fields.List(fields.Nested(_IngestError), required=True)
+    ids = fields.List(fields.String(allow_none=True), required=True)
+
+
+class F5AuditLogResponseSchema(Schema):
+    """F5 voltshare AuditLogResponse: events as JSON strings, total_hits as a string."""
+
+    aggs = fields.Dict(required=True)
+    logs = fields.List(fields.String(), required=True)
+    scroll_id = fields.String(required=True)
+    total_hits = fields.String(required=True)
+    last_sort_values = fields.Dict(required=True)
+
+
+class F5AggregationResponseSchema(Schema):
+    aggs = fields.Dict(required=True)
+    total_hits = fields.String(required=True)
+
+
+class HealthSchema(_Open):
+    status = fields.String(required=True)
+    elasticsearch = fields.String()
+    templates = fields.Boolean()
+    reason = fields.String()
