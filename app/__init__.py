@@ -20,7 +20,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["AUDITLOG_MAX_BODY_BYTES"]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from app import (
         api,
