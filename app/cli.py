@@ -278,6 +278,10 @@ def demo_key() -> str:
 @click.option("--workers", default=2, show_default=True)
 def run(host: str, port: int, workers: int) -> None:
     """Everything `make run` does: node, templates, demo data and key, then serve."""
+    from app import multiprocess_metrics
+
+    # Loading demo data imports prometheus_client, which must see the folder first.
+    multiprocess_metrics.prepare(workers)
     if not os.environ.get("ELASTICSEARCH_URL"):
         try:
             state, _ = local_es.start()
