@@ -51,8 +51,11 @@ def make_client(config: Mapping[str, Any]) -> Elasticsearch:
         "max_retries": 1,
         # orjson: fast (de)serialisation of bulk bodies and hits.
         "serializer": elasticsearch.OrjsonSerializer(),
-        # Times every request for /metrics (auditlog_elasticsearch_request_duration_seconds).
-        "transport_class": TimedTransport,
+        # Times every request for /metrics and refuses partial search results.
+        "transport_class": CheckedTransport,
+        # A 429 is Elasticsearch shedding load: answer it, don't double it (a retried 429
+        # also marks the node dead for a growing back-off).
+        "retry_on_status": (502, 503, 504),
     }
     if config.get("ELASTICSEARCH_USERNAME"):
         kwargs["basic_auth"] = (
@@ -64,6 +67,47 @@ def make_client(config: Mapping[str, Any]) -> Elasticsearch:
     if config.get("ELASTICSEARCH_CA_CERTS"):
         kwargs["ca_certs"] = config["ELASTICSEARCH_CA_CERTS"]
     return Elasticsearch(resolve_url(config), **kwargs)
+
+
+_OVERLOAD = ("too_many_scroll_contexts_exception", "circuit_breaking_exception",
+             "es_rejected_execution_exception")
+
+
+def incomplete_results_error(body: Mapping[str, Any]) -> AuditlogError | None:
+    """The error for a search answer that is missing shards or timed out, else None.
+
+    Elasticsearch answers 200 with ``_shards.failed`` when some shards fail (too many
+    scroll contexts, a breaker, a node gone): passing that on would return fewer
+    events than match, silently.
+    """
+    shards = body.get("_shards")
+    if isinstance(shards, Mapping) and shards.get("failed"):
+        failures = shards.get("failures") or [{}]
+        reasons = [f.get("reason") or {} for f in failures]
+        kinds = {r.get("type", "") for r in reasons}
+        first = str(reasons[0].get("reason") or reasons[0].get("type") or "shard failure")
+        if any(f.get("status") == 429 for f in failures) or kinds & set(_OVERLOAD):
+            return RateLimited(f"Elasticsearch is overloaded: {first}", retry_after=1)
+        if any("timeout" in kind for kind in kinds):
+            return StoreTimeout(f"Elasticsearch timed out on some shards: {first}")
+        return StoreUnavailable(f"Elasticsearch could not search every shard: {first}")
+    if body.get("timed_out") is True:
+        return StoreTimeout("Elasticsearch timed out before searching everything")
+    return None
+
+
+class CheckedTransport(TimedTransport):
+    """Refuses partial answers of searches, scrolls and counts (see incomplete_results_error)."""
+
+    def perform_request(self, method: str, target: str, *args: Any, **kwargs: Any) -> Any:
+        response = super().perform_request(method, target, *args, **kwargs)
+        path = target.split("?", 1)[0]
+        if ("/_search" in path or "/_count" in path or path.startswith(("_search", "_count"))) \
+                and isinstance(response.body, Mapping):
+            error = incomplete_results_error(response.body)
+            if error is not None:
+                raise error
+        return response
 
 
 def translate_store_error(exc: BaseException) -> AuditlogError | None:

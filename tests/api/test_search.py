@@ -257,3 +257,20 @@ def test_configured_limits_apply(es_url, index_prefix, admin) -> None:
     assert search(tight, admin, aggs=two).json["field"] == "aggs"
     many = {"a": {"field_aggregation": {"field": "action", "topk": 4}}}
     assert search(tight, admin, aggs=many).json["field"] == "aggs"
+
+
+def test_too_many_open_scrolls_is_429(client, admin, es, completeness_ids) -> None:
+    # Room for exactly one more scroll than the node holds now (earlier tests' scrolls
+    # may still be open until their keep-alive passes).
+    stats = es.nodes.stats(metric="indices", index_metric="search")["nodes"]
+    open_now = sum(n["indices"]["search"]["scroll_current"] for n in stats.values())
+    es.cluster.put_settings(persistent={"search.max_open_scroll_context": open_now + 1})
+    try:
+        first = search(client, admin, **WINDOW, limit=1, scroll=True)
+        assert first.status_code == 200 and first.json["scroll_id"]
+        second = search(client, admin, **WINDOW, limit=1, scroll=True)
+        assert second.status_code == 429
+        assert second.json["code"] == "rate_limited"
+        assert "Retry-After" in second.headers
+    finally:
+        es.cluster.put_settings(persistent={"search.max_open_scroll_context": None})
