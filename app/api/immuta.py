@@ -33,6 +33,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
 
 from app.api.key_namespace import key_namespace
+from app.api.searching import noted_search
 from app.auth import require
 from app.distinct import QUERY_SORTS, distinct_queries
 from app.errors import Forbidden, NotFound
@@ -155,9 +156,7 @@ def search_audit() -> ResponseReturnValue:
         order_by=SORT_FIELDS[loaded["sortField"]],
         offset=loaded["offset"],
     )
-    result = get_services().engine.search(search, principal.key_id)
-    note("audit.search", namespace, query=described(request.args), count=len(result.events),
-         total=result.total)
+    result = noted_search(search, principal.key_id, described(request.args))
     return {"hits": [surface_record(event, IMMUTA) for event in result.events],
             "count": result.total}
 
@@ -185,9 +184,7 @@ def apikey_activity() -> ResponseReturnValue:
         sort="DESCENDING",
         offset=loaded["offset"],
     )
-    result = get_services().engine.search(search, principal.key_id)
-    note("audit.search", SYSTEM_NAMESPACE, query=f"api_key_id={principal.key_id}",
-         count=len(result.events), total=result.total)
+    result = noted_search(search, principal.key_id, f"api_key_id={principal.key_id}")
     return {"value": [surface_record(event, IMMUTA) for event in result.events],
             "count": result.total}
 

@@ -28,6 +28,7 @@ from marshmallow import fields, validate
 
 from app import metrics
 from app.api.key_namespace import key_namespace
+from app.api.searching import noted_search
 from app.export_formats import CHUNK_BYTES
 from app.fields import RUNAI
 from app.filters import filter_query
@@ -137,14 +138,11 @@ def get_audit_logs() -> ResponseReturnValue:
         filters["outcome"] = OUTCOME_OF_SUCCESS[loaded["success"]]
     query = filter_query(filters)
     time_window = window(loaded["start"], loaded["end"], "start", "end")
-    engine = get_services().engine
     if loaded["download"]:
         return _download(namespace, query, time_window, described(request.args))
-    result = engine.search(SearchRequest(namespace=namespace, query=query, window=time_window,
-                                         limit=loaded["limit"], sort=SORT,
-                                         offset=loaded["offset"]), principal.key_id)
-    note("audit.search", namespace, query=described(request.args), count=len(result.events),
-         total=result.total)
+    search = SearchRequest(namespace=namespace, query=query, window=time_window,
+                           limit=loaded["limit"], sort=SORT, offset=loaded["offset"])
+    result = noted_search(search, principal.key_id, described(request.args))
     return [runai_record(event) for event in result.events]
 
 

@@ -47,6 +47,15 @@ def _aggregations(raw: Any, window: TimeWindow) -> tuple[Aggregation, ...]:
                               max_buckets=config["AUDITLOG_MAX_BUCKETS"])
 
 
+def noted_search(request: SearchRequest, key_id: str, query: str,
+                 **details: Any) -> SearchResult:
+    """Run one search page for ``key_id`` and note it in the self-audit trail."""
+    result = get_services().engine.search(request, key_id)
+    note("audit.search", request.namespace, query=query, count=len(result.events),
+         total=result.total, **details)
+    return result
+
+
 def run_search(namespace: str, body: Any) -> SearchResult:
     """A search page (and a scroll opened, when asked) for the caller's key."""
     principal = require("reader", checked_namespace(namespace))
@@ -63,11 +72,9 @@ def run_search(namespace: str, body: Any) -> SearchResult:
         scroll=loaded["scroll"],
         search_after=sort_values_of(loaded),
     )
-    result = get_services().engine.search(request, principal.key_id)
+    result = noted_search(request, principal.key_id, loaded["query"], scroll=loaded["scroll"])
     if result.scroll_id:
         metrics.scroll_opened()
-    note("audit.search", namespace, query=loaded["query"], count=len(result.events),
-         total=result.total, scroll=loaded["scroll"])
     return result
 
 

@@ -23,6 +23,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
 
 from app.api.key_namespace import key_namespace
+from app.api.searching import noted_search
 from app.distinct import kinds_with_actions
 from app.errors import InvalidInput, NotFound
 from app.events import ID_PATTERN
@@ -99,13 +100,11 @@ def list_audit_events() -> ResponseReturnValue:
         offset=loaded["page"] * loaded["count"],
     )
     try:
-        result = get_services().engine.search(search, principal.key_id)
+        result = noted_search(search, principal.key_id, described(request.args))
     except InvalidInput as exc:
         if exc.details.get("field") != "offset":
             raise
         raise InvalidInput(exc.message, field="page") from None
-    note("audit.search", namespace, query=described(request.args), count=len(result.events),
-         total=result.total)
     return {"audit_events": [surface_record(event, WASABI) for event in result.events],
             "total": result.total, "page": loaded["page"]}
 
