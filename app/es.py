@@ -14,6 +14,7 @@ service's own (``app.errors``)::
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -96,18 +97,59 @@ def incomplete_results_error(body: Mapping[str, Any]) -> AuditlogError | None:
     return None
 
 
+# A shard that is not started yet: an index created a moment ago (a new month, the first
+# event of a namespace, the self-audit writer) is visible to searches before its primary
+# shard is allocated. This resolves itself within milliseconds, so such searches are
+# retried after a short, growing pause; a shard that stays unassigned still ends in 503.
+_NOT_STARTED = "no_shard_available_action_exception"
+_NOT_STARTED_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+
+
+def only_unstarted_shards(body: Mapping[str, Any]) -> bool:
+    """True when every failed shard of a search answer failed for not being started."""
+    shards = body.get("_shards")
+    if not isinstance(shards, Mapping) or not shards.get("failed"):
+        return False
+    failures = shards.get("failures") or []
+    return bool(failures) and all(
+        (f.get("reason") or {}).get("type") == _NOT_STARTED for f in failures)
+
+
 class CheckedTransport(TimedTransport):
-    """Refuses partial answers of searches, scrolls and counts (see incomplete_results_error)."""
+    """Refuses partial answers of searches, scrolls and counts (see incomplete_results_error).
+
+    A new search (not the continuation of a scroll, whose shards were fixed when it
+    opened) that failed only on shards not started yet is repeated a few times first.
+    """
 
     def perform_request(self, method: str, target: str, *args: Any, **kwargs: Any) -> Any:
-        response = super().perform_request(method, target, *args, **kwargs)
         path = target.split("?", 1)[0]
-        if ("/_search" in path or "/_count" in path or path.startswith(("_search", "_count"))) \
-                and isinstance(response.body, Mapping):
+        checked = "/_search" in path or "/_count" in path or path.startswith(("_search", "_count"))
+        repeatable = checked and "_search/scroll" not in path
+        pauses = iter(_NOT_STARTED_PAUSES if repeatable else ())
+        while True:
+            response = super().perform_request(method, target, *args, **kwargs)
+            if not checked or not isinstance(response.body, Mapping):
+                return response
             error = incomplete_results_error(response.body)
-            if error is not None:
+            if error is None:
+                return response
+            pause = next(pauses, None) if only_unstarted_shards(response.body) else None
+            self._clear_scroll(response.body)
+            if pause is None:
                 raise error
-        return response
+            time.sleep(pause)
+
+    def _clear_scroll(self, body: Mapping[str, Any]) -> None:
+        """Free the scroll context a refused answer opened; nobody will continue it."""
+        scroll_id = body.get("_scroll_id")
+        if not scroll_id:
+            return
+        with contextlib.suppress(Exception):
+            super().perform_request(
+                "DELETE", "/_search/scroll",
+                headers={"accept": "application/json", "content-type": "application/json"},
+                body={"scroll_id": [scroll_id]})
 
 
 def translate_store_error(exc: BaseException) -> AuditlogError | None:
