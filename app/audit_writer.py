@@ -14,6 +14,7 @@ import atexit
 import logging
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,9 @@ from app.store import EventStore
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 IDLE_WAIT_S = 0.5
+# How long a batch waits for more events: one bulk request (and one translog sync)
+# for all the events of that time rather than one per request served.
+LINGER_S = 0.2
 
 _writers: weakref.WeakSet[AuditWriter] = weakref.WeakSet()
 
@@ -43,6 +47,7 @@ class AuditWriter:
         self._pending = 0  # accepted and not yet written (or given up on)
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._flush_wanted = threading.Event()  # write what is queued now, no lingering
         self.written = 0
         self.dropped = 0
         _writers.add(self)
@@ -69,6 +74,7 @@ class AuditWriter:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued event is written or dropped; False on timeout."""
+        self._flush_wanted.set()
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
@@ -98,12 +104,23 @@ class AuditWriter:
                     return
                 continue
             batch = [first]
+            deadline = time.monotonic() + LINGER_S
             while len(batch) < BATCH_SIZE:
                 try:
                     batch.append(self._queue.get_nowait())
+                    continue
                 except queue.Empty:
+                    pass
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stopping or self._flush_wanted.is_set():
                     break
+                try:  # short waits, so a flush is seen at once
+                    batch.append(self._queue.get(timeout=min(remaining, 0.01)))
+                except queue.Empty:
+                    continue
             written, dropped = self._write(batch)
+            if self._queue.empty():
+                self._flush_wanted.clear()
             with self._idle:
                 self.written += written
                 self.dropped += dropped

@@ -1,24 +1,34 @@
-"""Ingest: request body -> validated events -> one bulk write -> a per-event summary.
+"""Ingest: request body -> validated events -> bulk writes -> a per-event summary.
 
 Bodies are one JSON object, a JSON array of objects, or NDJSON (one object per
 line). A malformed body is refused whole with the line and column of the fault;
 an invalid event is listed by its position while the valid ones are stored.
+
+A large batch is written as several bulk requests of ``PIPELINE_EVENTS``
+events, each sent (from a small per-process pool) as soon as its events are
+validated (``app.thread_pool``), so Elasticsearch indexes one part while the
+service validates the next; the answer waits for all of them and is the same
+as for one bulk.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from marshmallow import ValidationError
 
+from app import thread_pool
 from app.errors import InvalidInput, PayloadTooLarge, malformed_json
 from app.events import Event, load_event
-from app.store import EventStore
+from app.store import EventStore, WriteResult
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl",
                 "application/x-jsonlines", "application/jsonlines")
+# Events per bulk request of a pipelined batch; smaller batches go in one request.
+PIPELINE_EVENTS = 250
 
 
 @dataclass
@@ -96,8 +106,11 @@ def ingest(
 ) -> IngestSummary:
     """Validate and store events in ``namespace``; invalid ones are reported, not stored."""
     summary = IngestSummary()
+    sent: list[tuple[list[int], Future[WriteResult]]] = []
     valid: list[Event] = []
     positions: list[int] = []
+    last_position = len(raw_events) - 1
+    pipelined = len(raw_events) > PIPELINE_EVENTS
     for position, raw in enumerate(raw_events):
         try:
             event = load_event(raw, namespace)
@@ -113,12 +126,28 @@ def ingest(
         valid.append(event)
         positions.append(position)
         summary.ids.append(event.id)
-    result = store.create_events(valid, refresh=refresh)
-    summary.created = result.created
-    summary.duplicates = result.duplicates
-    for position_in_valid, event_id, reason in result.failed:
-        position = positions[position_in_valid]
-        summary.errors.append({"index": position, "id": event_id, "reason": reason})
-        summary.ids[position] = None
+        if pipelined and len(valid) == PIPELINE_EVENTS and position < last_position:
+            sent.append((positions, thread_pool.submit(store.create_events, valid, refresh)))
+            valid, positions = [], []
+    written: list[tuple[list[int], WriteResult]] = []
+    failure: Exception | None = None
+    try:
+        written.append((positions, store.create_events(valid, refresh=refresh)))
+    except Exception as exc:
+        failure = exc
+    for part_positions, future in sent:  # every part finished before answering
+        try:
+            written.append((part_positions, future.result()))
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    for part_positions, result in written:
+        summary.created += result.created
+        summary.duplicates += result.duplicates
+        for position_in_part, event_id, reason in result.failed:
+            position = part_positions[position_in_part]
+            summary.errors.append({"index": position, "id": event_id, "reason": reason})
+            summary.ids[position] = None
     summary.errors.sort(key=lambda e: e["index"])
     return summary
