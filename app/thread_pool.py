@@ -1,8 +1,7 @@
 """Each process's pool of helper threads, for overlapping Elasticsearch requests with work.
 
 An ingest sends the bulk request of one part of a batch while it validates the
-next part; an export fetches the next page while the current one is written
-out. Tasks only wait on Elasticsearch, never on each other, so a small pool
+next part. Tasks only wait on Elasticsearch, never on each other, so a small pool
 cannot deadlock; a task queued behind others just starts later.
 """
 
