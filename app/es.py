@@ -19,9 +19,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import elasticsearch
+import orjson
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import NdjsonSerializer
 
 from app import local_es
 from app.errors import AuditlogError, InvalidInput, RateLimited, StoreTimeout, StoreUnavailable
@@ -44,14 +46,26 @@ def resolve_url(config: Mapping[str, Any]) -> str:
     return state.url
 
 
+class OrjsonNdjsonSerializer(NdjsonSerializer):
+    """NDJSON bodies (bulk) with orjson; the client's own NDJSON serialiser uses the stdlib
+    json. A line orjson refuses (an integer beyond 64 bits) goes through the stdlib."""
+
+    def json_dumps(self, data: Any) -> bytes:
+        try:
+            return orjson.dumps(data, default=self.default)
+        except orjson.JSONEncodeError:
+            return super().json_dumps(data)
+
+
 def make_client(config: Mapping[str, Any]) -> Elasticsearch:
     """An Elasticsearch client configured from the settings table."""
     kwargs: dict[str, Any] = {
         "request_timeout": float(config.get("ELASTICSEARCH_TIMEOUT") or 30.0),
         "retry_on_timeout": False,
         "max_retries": 1,
-        # orjson: fast (de)serialisation of bulk bodies and hits.
-        "serializer": elasticsearch.OrjsonSerializer(),
+        # orjson: fast (de)serialisation of requests, hits and bulk bodies.
+        "serializers": {elasticsearch.OrjsonSerializer.mimetype: elasticsearch.OrjsonSerializer(),
+                        OrjsonNdjsonSerializer.mimetype: OrjsonNdjsonSerializer()},
         # Times every request for /metrics and refuses partial search results.
         "transport_class": CheckedTransport,
         # A 429 is Elasticsearch shedding load: answer it, don't double it (a retried 429

@@ -212,23 +212,18 @@ def _check_ip(m: Matcher) -> None:
         if slash:
             ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise InvalidValueError(
-            f"{m.field} holds ip addresses: {value!r} is neither an IPv4/IPv6 address "
-            "nor a CIDR block such as 10.0.0.0/8",
-            field=m.field,
-            line=_line(m.value_at),
-            column=_column(m.value_at),
-            text=value,
-        ) from None
+        raise _invalid_value(m, f"{m.field} holds ip addresses: {value!r} is neither an "
+                                "IPv4/IPv6 address nor a CIDR block such as 10.0.0.0/8") from None
     if slash and isinstance(written, ipaddress.IPv6Address) and written.ipv4_mapped is not None:
-        raise InvalidValueError(
-            f"{m.field}: a CIDR block on an IPv4-mapped IPv6 address ({value!r}) is "
-            "ambiguous and Elasticsearch refuses it; write the IPv4 block instead",
-            field=m.field,
-            line=_line(m.value_at),
-            column=_column(m.value_at),
-            text=value,
-        )
+        raise _invalid_value(m, f"{m.field}: a CIDR block on an IPv4-mapped IPv6 address "
+                                f"({value!r}) is ambiguous and Elasticsearch refuses it; "
+                                "write the IPv4 block instead")
+
+
+def _invalid_value(m: Matcher, message: str) -> InvalidValueError:
+    """An InvalidValueError placed at the matcher's value."""
+    return InvalidValueError(message, field=m.field, line=_line(m.value_at),
+                             column=_column(m.value_at), text=m.value)
 
 
 def _term(field: str, value: str) -> Query:
