@@ -16,6 +16,13 @@ def _int(text: str) -> int:
     return int(text.replace("_", ""))
 
 
+def _positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
 def _bool(text: str) -> bool:
     if text.strip().lower() in ("1", "true", "yes", "on"):
         return True
@@ -90,6 +97,9 @@ SETTINGS: tuple[Setting, ...] = (
             "(unset: a random one per process)"),
     Setting("AUDITLOG_SCROLL_KEEPALIVE", "2m", str,
             "how long a scroll stays valid after its last use"),
+    Setting("AUDITLOG_EXPORT_READERS", 3, _positive_int,
+            "time slices an export reads from Elasticsearch at once (1: one page after the "
+            "other); the order of the events is the same"),
     Setting("AUDITLOG_MAX_BODY_BYTES", 16 * 1024 * 1024, _int,
             "largest request body accepted (413 above)"),
     Setting("AUDITLOG_MAX_REGEX_LENGTH", 1000, _int,

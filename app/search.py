@@ -27,6 +27,14 @@ import elasticsearch
 from app.aggregations import Aggregation, from_elasticsearch, to_elasticsearch
 from app.errors import InvalidInput, NotFound, ScrollExpired
 from app.es import store_errors
+from app.export_slices import (
+    WHOLE,
+    TimeSlice,
+    extent_aggregation,
+    histogram_aggregation,
+    plan_slices,
+    read_in_order,
+)
 from app.scroll_token import ExpiredToken, InvalidToken, ScrollState, ScrollTokens
 from app.store import EventStore
 from app.time_window import TimeWindow
@@ -36,6 +44,7 @@ SORT_ORDERS = {"DESCENDING": "desc", "ASCENDING": "asc"}
 MAX_LIMIT = 500
 RESULT_WINDOW = 10_000  # index.max_result_window in the template
 EXPORT_PAGE = 2_000
+EXPORT_SLICE_EVENTS = 4_000  # events per time slice of a parallel export read
 _EXPIRED = ("the scroll expired (its keep-alive passed since the last use) or was closed; "
             "start a new search")
 
@@ -120,8 +129,9 @@ class SearchEngine:
     """Searches, scrolls and streams events of one namespace at a time."""
 
     def __init__(self, store: EventStore, tokens: ScrollTokens,
-                 scroll_keepalive: str = "2m") -> None:
+                 scroll_keepalive: str = "2m", export_readers: int = 3) -> None:
         self.store = store
+        self.export_readers = export_readers
         self.client = store.client
         self.tokens = tokens
         self.scroll_keepalive = scroll_keepalive
@@ -226,40 +236,65 @@ class SearchEngine:
 
     def iter_events(self, namespace: str, query: dict[str, Any], window: TimeWindow,
                     sort: str = "ASCENDING", after: SortValues | None = None,
-                    page_size: int = EXPORT_PAGE) -> Iterator[dict[str, Any]]:
+                    page_size: int = EXPORT_PAGE, readers: int | None = None,
+                    slice_events: int = EXPORT_SLICE_EVENTS) -> Iterator[dict[str, Any]]:
         """Every matching event, streamed with point-in-time + search_after.
 
-        Memory stays at one page whatever the size; the point-in-time is closed
-        when the iterator ends or is closed (client disconnect).
+        With several ``readers`` (default: the engine's), the read is cut into
+        time slices of about ``slice_events`` events read ahead concurrently
+        (``app.export_slices``); the order is the same. Memory stays bounded
+        whatever the size; the point-in-time is closed when the iterator ends or
+        is closed (client disconnect).
         """
+        readers = self.export_readers if readers is None else readers
         full_query = event_filter(namespace, query, window)
         if after is not None:
             full_query["bool"]["filter"].append(after_filter(after, sort))
         with store_errors():
-            pit = self.client.open_point_in_time(index=self.store.pattern, keep_alive="2m",
-                                                 ignore_unavailable=True)["id"]
-        search_after: list[Any] | None = None
-        try:
-            while True:
-                body: dict[str, Any] = {
-                    "query": full_query,
-                    "size": page_size,
-                    "sort": sort_spec(sort),
-                    "pit": {"id": pit, "keep_alive": "2m"},
-                    "track_total_hits": False,
-                }
-                if search_after is not None:
-                    body["search_after"] = search_after
-                with store_errors():
-                    response = self.client.search(**body)
-                pit = response.get("pit_id", pit)
-                hits = response["hits"]["hits"]
-                for hit in hits:
-                    yield hit["_source"]
+            pit_id = self.client.open_point_in_time(index=self.store.pattern, keep_alive="2m",
+                                                    ignore_unavailable=True)["id"]
+        pit = {"id": pit_id, "keep_alive": "2m"}
+
+        def search(**body: Any) -> Any:
+            with store_errors():
+                response = self.client.search(pit=dict(pit), track_total_hits=False, **body)
+            pit["id"] = response.get("pit_id", pit["id"])
+            return response
+
+        def read(piece: TimeSlice, resume: list[Any] | None, most: int,
+                 ) -> tuple[list[list[dict[str, Any]]], list[Any] | None]:
+            sliced = piece.range_query()
+            slice_query = full_query if sliced is None else {
+                "bool": {"filter": [*full_query["bool"]["filter"], sliced]}}
+            pages: list[list[dict[str, Any]]] = []
+            while len(pages) < most:
+                body: dict[str, Any] = {"query": slice_query, "size": page_size,
+                                        "sort": sort_spec(sort)}
+                if resume is not None:
+                    body["search_after"] = resume
+                hits = search(**body)["hits"]["hits"]
+                pages.append([hit["_source"] for hit in hits])
                 if len(hits) < page_size:
-                    return
+                    return pages, None
                 # With a point-in-time Elasticsearch appends a _shard_doc tiebreaker.
-                search_after = hits[-1]["sort"]
+                resume = hits[-1]["sort"]
+            return pages, resume
+
+        try:
+            slices = [WHOLE]
+            if readers > 1:
+                extent = search(query=full_query, size=0, aggs=extent_aggregation())
+                histogram = histogram_aggregation(extent["aggregations"], slice_events)
+                if histogram is not None:
+                    planned = search(query=full_query, size=0, aggs=histogram)
+                    slices = plan_slices(planned["aggregations"], slice_events,
+                                         ascending=SORT_ORDERS[sort] == "asc")
+            pages = read_in_order(slices, read, readers, -(-slice_events // page_size) + 1)
+            try:
+                for page in pages:
+                    yield from page
+            finally:
+                pages.close()
         finally:
             with store_errors():
-                self.client.options(ignore_status=404).close_point_in_time(id=pit)
+                self.client.options(ignore_status=404).close_point_in_time(id=pit["id"])

@@ -66,7 +66,8 @@ class Services:
             with self._lock:
                 if self._engine is None:
                     self._engine = SearchEngine(store, self.tokens,
-                                                self.config["AUDITLOG_SCROLL_KEEPALIVE"])
+                                                self.config["AUDITLOG_SCROLL_KEEPALIVE"],
+                                                self.config["AUDITLOG_EXPORT_READERS"])
         return self._engine
 
     def close(self) -> None:

@@ -13,6 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.export_formats import CSV_COLUMNS
+from app.query import compile_query
+from app.search import SortValues
+from app.services import get_services
+from app.time_window import TimeWindow
 from app.timestamps import NS_PER_S, format_ns
 
 COUNT = 20_000
@@ -131,6 +135,33 @@ def test_after_resumes_strictly_after_the_last_event(client, admin, loaded, sort
     assert [e["id"] for e in head] + [e["id"] for e in rest] == full
     rfc = _ndjson(client, admin, sort=sort, after_time=last["time"], after_id=last["id"])
     assert [e["id"] for e in rfc] == [e["id"] for e in rest]
+
+
+# Slices far smaller than the data, pages that do not divide them, and a slice that
+# the 400 events of TIE_NS make denser than a reader may buffer (read on in place).
+@pytest.mark.parametrize("readers", [1, 2, 3])
+@pytest.mark.parametrize("sort", ["ASCENDING", "DESCENDING"])
+@pytest.mark.parametrize(("page_size", "slice_events"), [(97, 700), (250, 1), (2_000, 30_000)])
+def test_sliced_reads_keep_the_order_of_one_chain(app, loaded, readers, sort, page_size,
+                                                  slice_events) -> None:
+    with app.app_context():
+        engine = get_services().engine
+        events = engine.iter_events(NS, compile_query(""), TimeWindow(None, None), sort,
+                                    page_size=page_size, readers=readers,
+                                    slice_events=slice_events)
+        ids = [e["id"] for e in events]
+    assert ids == _expected(loaded, descending=sort == "DESCENDING")
+
+
+@pytest.mark.parametrize("sort", ["ASCENDING", "DESCENDING"])
+def test_sliced_reads_resume_strictly_after(app, loaded, sort) -> None:
+    expected = _expected(loaded, descending=sort == "DESCENDING")
+    last = expected[4_999]
+    with app.app_context():
+        events = get_services().engine.iter_events(
+            NS, compile_query(""), TimeWindow(None, None), sort,
+            SortValues(loaded[last], last), page_size=100, readers=3, slice_events=300)
+        assert [e["id"] for e in events] == expected[5_000:]
 
 
 def test_empty_export(client, admin, loaded) -> None:
