@@ -1,8 +1,9 @@
 """Text to AST: ``parse(text) -> Selector``.
 
 The grammar (``grammar.lark``) is loaded once and run by Lark's LALR parser
-with its contextual lexer; the AST is built while parsing (an embedded
-transformer), and string escapes are decoded on the way. This module is the
+with ``SelectorLexer`` (``lexer.py``: the grammar's terminals in one regex); the
+AST is built while parsing (an embedded transformer), and string escapes are
+decoded on the way. This module is the
 one place where Lark's exceptions become ``QuerySyntaxError``.
 """
 
@@ -19,6 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from query_language.ast import Matcher, Op, Selector
 from query_language.errors import QuerySyntaxError
+from query_language.lexer import SelectorLexer
 from query_language.string_literals import unquote
 
 # Texts up to this length are remembered (with their AST) by an LRU cache.
@@ -61,7 +63,7 @@ class _ToAst(Transformer[Token, Selector]):
 @functools.cache
 def _parser() -> Lark:
     grammar = importlib.resources.files(__package__).joinpath("grammar.lark").read_text("utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual", transformer=_ToAst())
+    return Lark(grammar, parser="lalr", lexer=SelectorLexer, transformer=_ToAst())
 
 
 def _expected(names: Iterable[str]) -> tuple[str, ...]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lark import Lark
+from lark.exceptions import UnexpectedInput
 
 from query_language import Matcher, Op, QueryError, RegexError, Selector, compile_selector, parse
+from query_language import parser as parser_module
 from query_language.ast import BARE_FIELD
 from query_language.lucene_regex import translate
 from tests.query_language.conftest import ALIASES, FIELDS, FakeCatalogue
@@ -104,3 +109,35 @@ def test_translation_is_a_lucene_string_or_a_regex_error(regex: str) -> None:
     assert result.matches_empty == (result.literals is not None and "" in result.literals) or (
         result.literals is None
     )
+
+
+def _lark_contextual_parse(text: str) -> Selector:
+    """The same grammar and transformer with Lark's own contextual lexer."""
+    return _contextual_parser().parse(text)
+
+
+@functools.cache
+def _contextual_parser() -> Lark:
+    grammar = importlib.resources.files("query_language").joinpath("grammar.lark").read_text()
+    return Lark(grammar, parser="lalr", lexer="contextual", transformer=parser_module._ToAst())
+
+
+def _outcome(parse_with, text: str) -> object:
+    try:
+        selector = parse_with(text)
+    except UnexpectedInput as exc:
+        error = parser_module._syntax_error(exc, text)
+        return (error.message, error.line, error.column, error.expected)
+    except QueryError as exc:  # a bad escape, found by the transformer
+        return ("escape", str(exc))
+    return (selector, [(m.field_at, m.value_at) for m in selector.matchers])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(selector_like, st.builds(lambda s: s.to_string(), selectors),
+                 st.builds(lambda s, rest: s.to_string() + rest, selectors, selector_like)))
+def test_selector_lexer_agrees_with_larks_contextual_lexer(text: str) -> None:
+    if parser_module._SURROGATE.search(text):
+        return  # refused before either lexer runs
+    ours = parser_module._parser().parse
+    assert _outcome(ours, text) == _outcome(_lark_contextual_parse, text)
