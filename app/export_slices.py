@@ -30,6 +30,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from app.time_window import time_range
+
 # Buckets of the planning histogram.
 PLAN_BUCKETS = 500
 
@@ -48,12 +50,7 @@ class TimeSlice:
 
     def range_query(self) -> dict[str, Any] | None:
         """The range filter on ``time`` of this slice, or None when it is open at both ends."""
-        bounds: dict[str, Any] = {}
-        if self.start_ms is not None:
-            bounds["gte"] = self.start_ms
-        if self.end_ms is not None:
-            bounds["lt"] = self.end_ms
-        return {"range": {"time": {**bounds, "format": "epoch_millis"}}} if bounds else None
+        return time_range("epoch_millis", gte=self.start_ms, lt=self.end_ms)
 
 
 WHOLE = TimeSlice(None, None)

@@ -27,14 +27,16 @@ class TimeWindow:
 
     def range_query(self) -> dict[str, Any] | None:
         """The Elasticsearch range filter on ``time``, or None when unbounded."""
-        bounds: dict[str, Any] = {}
-        if self.start_ns is not None:
-            bounds["gte"] = format_ns(self.start_ns, 9)
-        if self.end_ns is not None:
-            bounds["lte"] = format_ns(self.end_ns, 9)
-        if not bounds:
-            return None
-        return {"range": {"time": {**bounds, "format": "strict_date_optional_time_nanos"}}}
+        return time_range("strict_date_optional_time_nanos",
+                          gte=None if self.start_ns is None else format_ns(self.start_ns, 9),
+                          lte=None if self.end_ns is None else format_ns(self.end_ns, 9))
+
+
+def time_range(date_format: str, **bounds: Any) -> dict[str, Any] | None:
+    """A range filter on ``time`` with the given bounds (``gte=``, ``lt=``, ...; None ones
+    left out), or None when no bound is given."""
+    given = {op: value for op, value in bounds.items() if value is not None}
+    return {"range": {"time": {**given, "format": date_format}}} if given else None
 
 
 def _bound(value: Any, name: str) -> int | None:

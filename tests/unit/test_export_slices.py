@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from app.config import from_environment
 from app.export_slices import (
     TimeSlice,
     extent_aggregation,
@@ -104,3 +105,14 @@ def test_closing_early_stops_reading_ahead() -> None:
     next(pages)
     pages.close()
     assert len(calls) <= 4
+
+
+@pytest.mark.parametrize(("raw", "readers"), [("1", 1), ("4", 4), ("", 3)])
+def test_export_readers_setting(raw, readers) -> None:
+    assert from_environment({"AUDITLOG_EXPORT_READERS": raw})["AUDITLOG_EXPORT_READERS"] == readers
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "two"])
+def test_export_readers_must_be_a_positive_count(raw) -> None:
+    with pytest.raises(ValueError, match="AUDITLOG_EXPORT_READERS"):
+        from_environment({"AUDITLOG_EXPORT_READERS": raw})
