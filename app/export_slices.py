@@ -24,6 +24,7 @@ breaks the chain without giving up the order or the bounded memory:
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -73,8 +74,22 @@ def histogram_aggregation(aggregations: dict[str, Any], slice_events: int,
                                           "min_doc_count": 1}}}
 
 
-def plan_slices(aggregations: dict[str, Any], slice_events: int,
-                ascending: bool = True) -> list[TimeSlice]:
+def closed_bounds(aggregations: dict[str, Any], start_ns: int | None,
+                  end_ns: int | None) -> tuple[int, int]:
+    """The window's bounds, an open end closed at the first or last event (``extent``).
+
+    The histogram needs both: Elasticsearch 8.19 fails a ``date_histogram`` on a
+    ``date_nanos`` field when the query's range on it has no lower bound
+    ("nanoseconds are [-9223372036854775808] are before the epoch").
+    """
+    extent = aggregations["extent"]
+    first_ns = math.floor(extent["min"]) * 1_000_000
+    last_ns = (math.ceil(extent["max"]) + 1) * 1_000_000 - 1
+    return (first_ns if start_ns is None else start_ns, last_ns if end_ns is None else end_ns)
+
+
+def slices_from_histogram(aggregations: dict[str, Any], slice_events: int,
+                          ascending: bool = True) -> list[TimeSlice]:
     """Slices of about ``slice_events`` events covering all time, in reading order."""
     cuts: list[int] = []
     gathered = 0
@@ -86,6 +101,24 @@ def plan_slices(aggregations: dict[str, Any], slice_events: int,
     edges: list[int | None] = [None, *cuts, None]
     slices = [TimeSlice(start, end) for start, end in itertools.pairwise(edges)]
     return slices if ascending else slices[::-1]
+
+
+def plan_slices(search: Callable[..., Any], matching: Callable[[int | None, int | None], Any],
+                start_ns: int | None, end_ns: int | None, slice_events: int,
+                ascending: bool = True) -> list[TimeSlice]:
+    """The slices of a read, in reading order: ``[WHOLE]`` when all fits in one.
+
+    ``search(query=, size=, aggs=)`` runs on the read's point-in-time;
+    ``matching(start_ns, end_ns)`` is the read's query over that window.
+    """
+    extent = search(query=matching(start_ns, end_ns), size=0,
+                    aggs=extent_aggregation())["aggregations"]
+    histogram = histogram_aggregation(extent, slice_events)
+    if histogram is None:
+        return [WHOLE]
+    planned = search(query=matching(*closed_bounds(extent, start_ns, end_ns)), size=0,
+                     aggs=histogram)
+    return slices_from_histogram(planned["aggregations"], slice_events, ascending)
 
 
 def read_in_order(slices: Sequence[TimeSlice], read: SliceReader, readers: int,

@@ -27,14 +27,7 @@ import elasticsearch
 from app.aggregations import Aggregation, from_elasticsearch, to_elasticsearch
 from app.errors import InvalidInput, NotFound, ScrollExpired
 from app.es import store_errors
-from app.export_slices import (
-    WHOLE,
-    TimeSlice,
-    extent_aggregation,
-    histogram_aggregation,
-    plan_slices,
-    read_in_order,
-)
+from app.export_slices import WHOLE, TimeSlice, plan_slices, read_in_order
 from app.scroll_token import ExpiredToken, InvalidToken, ScrollState, ScrollTokens
 from app.store import EventStore
 from app.time_window import TimeWindow
@@ -247,9 +240,14 @@ class SearchEngine:
         is closed (client disconnect).
         """
         readers = self.export_readers if readers is None else readers
-        full_query = event_filter(namespace, query, window)
-        if after is not None:
-            full_query["bool"]["filter"].append(after_filter(after, sort))
+
+        def matching(within: TimeWindow) -> dict[str, Any]:
+            full = event_filter(namespace, query, within)
+            if after is not None:
+                full["bool"]["filter"].append(after_filter(after, sort))
+            return full
+
+        full_query = matching(window)
         with store_errors():
             pit_id = self.client.open_point_in_time(index=self.store.pattern, keep_alive="2m",
                                                     ignore_unavailable=True)["id"]
@@ -283,12 +281,9 @@ class SearchEngine:
         try:
             slices = [WHOLE]
             if readers > 1:
-                extent = search(query=full_query, size=0, aggs=extent_aggregation())
-                histogram = histogram_aggregation(extent["aggregations"], slice_events)
-                if histogram is not None:
-                    planned = search(query=full_query, size=0, aggs=histogram)
-                    slices = plan_slices(planned["aggregations"], slice_events,
-                                         ascending=SORT_ORDERS[sort] == "asc")
+                slices = plan_slices(search, lambda start, end: matching(TimeWindow(start, end)),
+                                     window.start_ns, window.end_ns, slice_events,
+                                     ascending=SORT_ORDERS[sort] == "asc")
             pages = read_in_order(slices, read, readers, -(-slice_events // page_size) + 1)
             try:
                 for page in pages:

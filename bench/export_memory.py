@@ -146,7 +146,8 @@ def _export(url: str, worker: psutil.Process, fmt: str, count: int) -> dict[str,
     with requests.get(f"{url}/api/v1/namespaces/{NAMESPACE}/events/export", params=params,
                       headers={"Authorization": f"Bearer {ADMIN_KEY}"}, stream=True,
                       timeout=600) as response:
-        response.raise_for_status()
+        if response.status_code != 200:
+            raise RuntimeError(f"export answered {response.status_code}: {response.text[:500]}")
         lines = response.iter_lines(chunk_size=256 * 1024)
         if fmt == "csv":
             reader = csv.reader(io.TextIOWrapper(_LineReader(lines), encoding="utf-8",

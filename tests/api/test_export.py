@@ -153,6 +153,21 @@ def test_sliced_reads_keep_the_order_of_one_chain(app, loaded, readers, sort, pa
     assert ids == _expected(loaded, descending=sort == "DESCENDING")
 
 
+# Windows open at one end (the planning histogram needs both ends), ties inside.
+@pytest.mark.parametrize(("start", "end"), [
+    (None, TIE_NS + 3 * NS_PER_S), (TIE_NS - 3 * NS_PER_S, None),
+    (BASE_NS + 100 * NS_PER_S, BASE_NS + 9_000 * NS_PER_S)])
+@pytest.mark.parametrize("sort", ["ASCENDING", "DESCENDING"])
+def test_sliced_reads_of_half_open_windows(app, loaded, start, end, sort) -> None:
+    inside = {i: t for i, t in loaded.items()
+              if (start is None or t >= start) and (end is None or t <= end)}
+    with app.app_context():
+        events = get_services().engine.iter_events(
+            NS, compile_query(""), TimeWindow(start, end), sort, page_size=100, readers=3,
+            slice_events=300)
+        assert [e["id"] for e in events] == _expected(inside, descending=sort == "DESCENDING")
+
+
 @pytest.mark.parametrize("sort", ["ASCENDING", "DESCENDING"])
 def test_sliced_reads_resume_strictly_after(app, loaded, sort) -> None:
     expected = _expected(loaded, descending=sort == "DESCENDING")

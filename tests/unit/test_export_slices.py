@@ -9,10 +9,11 @@ import pytest
 from app.config import from_environment
 from app.export_slices import (
     TimeSlice,
+    closed_bounds,
     extent_aggregation,
     histogram_aggregation,
-    plan_slices,
     read_in_order,
+    slices_from_histogram,
 )
 
 
@@ -29,12 +30,13 @@ def _histogram(counts: list[int], step: int = 10) -> dict:
     ([], 10, [(None, None)]),
 ])
 def test_slices_cut_at_bucket_starts_and_cover_all_time(counts, slice_events, expected) -> None:
-    assert plan_slices(_histogram(counts), slice_events) == [TimeSlice(*e) for e in expected]
+    slices = slices_from_histogram(_histogram(counts), slice_events)
+    assert slices == [TimeSlice(*e) for e in expected]
 
 
 def test_descending_reads_the_slices_last_first() -> None:
-    ascending = plan_slices(_histogram([5, 5, 5, 5]), 5)
-    assert plan_slices(_histogram([5, 5, 5, 5]), 5, ascending=False) == ascending[::-1]
+    ascending = slices_from_histogram(_histogram([5, 5, 5, 5]), 5)
+    assert slices_from_histogram(_histogram([5, 5, 5, 5]), 5, ascending=False) == ascending[::-1]
 
 
 def test_slice_range_queries() -> None:
@@ -116,3 +118,10 @@ def test_export_readers_setting(raw, readers) -> None:
 def test_export_readers_must_be_a_positive_count(raw) -> None:
     with pytest.raises(ValueError, match="AUDITLOG_EXPORT_READERS"):
         from_environment({"AUDITLOG_EXPORT_READERS": raw})
+
+
+def test_closed_bounds_close_only_the_open_ends_around_every_event() -> None:
+    extent = {"extent": {"count": 3, "min": 1000.0, "max": 2000.0}}
+    assert closed_bounds(extent, None, None) == (1_000_000_000, 2_000_999_999)
+    assert closed_bounds(extent, 5, None) == (5, 2_000_999_999)
+    assert closed_bounds(extent, None, 7) == (1_000_000_000, 7)
