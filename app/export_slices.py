@@ -130,12 +130,7 @@ def read_in_order(slices: Sequence[TimeSlice], read: SliceReader, readers: int,
     """
     if readers <= 1 or len(slices) <= 1:
         for piece in slices:
-            resume: list[Any] | None = None
-            while True:
-                pages, resume = read(piece, resume, 1)
-                yield from pages
-                if resume is None:
-                    break
+            yield from _read_on(read, piece, None)
         return
     upcoming = iter(slices)
     pending: deque[tuple[TimeSlice, Future[tuple[list[Page], list[Any] | None]]]] = deque()
@@ -150,9 +145,17 @@ def read_in_order(slices: Sequence[TimeSlice], read: SliceReader, readers: int,
                     pending.append((following, pool.submit(read, following, None, slice_pages)))
                 pages, resume = future.result()
                 yield from pages
-                while resume is not None:  # a dense slice: the rest in place, in order
-                    pages, resume = read(piece, resume, 1)
-                    yield from pages
+                if resume is not None:  # a dense slice: the rest in place, in order
+                    yield from _read_on(read, piece, resume)
         finally:
             for _, future in pending:
                 future.cancel()
+
+
+def _read_on(read: SliceReader, piece: TimeSlice, resume: list[Any] | None) -> Iterator[Page]:
+    """The pages of ``piece`` from ``resume`` (None: its start) to its end, one read each."""
+    while True:
+        pages, resume = read(piece, resume, 1)
+        yield from pages
+        if resume is None:
+            return

@@ -17,6 +17,7 @@ repeat or skip an event, ties on ``time`` included):
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -248,6 +249,7 @@ class SearchEngine:
             return full
 
         full_query = matching(window)
+        order = sort_spec(sort)
         with store_errors():
             pit_id = self.client.open_point_in_time(index=self.store.pattern, keep_alive="2m",
                                                     ignore_unavailable=True)["id"]
@@ -266,8 +268,7 @@ class SearchEngine:
                 "bool": {"filter": [*full_query["bool"]["filter"], sliced]}}
             pages: list[list[dict[str, Any]]] = []
             while len(pages) < most:
-                body: dict[str, Any] = {"query": slice_query, "size": page_size,
-                                        "sort": sort_spec(sort)}
+                body: dict[str, Any] = {"query": slice_query, "size": page_size, "sort": order}
                 if resume is not None:
                     body["search_after"] = resume
                 hits = search(**body)["hits"]["hits"]
@@ -284,7 +285,9 @@ class SearchEngine:
                 slices = plan_slices(search, lambda start, end: matching(TimeWindow(start, end)),
                                      window.start_ns, window.end_ns, slice_events,
                                      ascending=SORT_ORDERS[sort] == "asc")
-            pages = read_in_order(slices, read, readers, -(-slice_events // page_size) + 1)
+            # A reader holds a slice's pages, and one more where the histogram undercounted.
+            slice_pages = math.ceil(slice_events / page_size) + 1
+            pages = read_in_order(slices, read, readers, slice_pages)
             try:
                 for page in pages:
                     yield from page

@@ -1,14 +1,15 @@
 """The selector lexer: the grammar's own terminals, matched with one regex per token.
 
 Lark's lexers count lines and columns for every token and, being contextual,
-switch scanners with the parser state; for the selector language, where no two
-terminals can match the same text, that work is most of the parse time. This
-lexer is built from the terminals and ignore patterns Lark compiled from
-``grammar.lark`` (nothing about the language is repeated here), joined into one
-regex in Lark's own priority order. It gives Lark the same tokens, positions and
-errors as the contextual lexer: a character no terminal accepts is an
-``UnexpectedCharacters`` listing what the parser state accepts, and a token the
-state does not accept is an ``UnexpectedToken`` with the same expected set.
+switch scanners with the parser state; the selector language, where no two
+terminals can match the same text, needs neither (about a fifth of a parse's
+time on a 4-matcher query). This lexer is built from the terminals and ignore
+patterns Lark compiled from ``grammar.lark`` (nothing about the language is
+repeated here), joined into one regex in Lark's own priority order. It gives
+Lark the same tokens, positions and errors as the contextual lexer: a character
+no terminal accepts is an ``UnexpectedCharacters`` listing what the parser state
+accepts, and a token the state does not accept is an ``UnexpectedToken`` with
+the same expected set.
 """
 
 from __future__ import annotations
