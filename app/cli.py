@@ -16,6 +16,7 @@ import click
 from app import config as settings
 from app import local_es
 from app.cli_data import export_command, ingest_command, retention_group
+from app.cli_integrity import holds_group, verify_export_command
 
 
 def _die(message: str) -> None:
@@ -321,6 +322,8 @@ Serving on {base} (Ctrl-C stops the service; `auditlog elasticsearch stop` stops
 main.add_command(ingest_command)
 main.add_command(export_command)
 main.add_command(retention_group)
+main.add_command(holds_group)
+main.add_command(verify_export_command)
 
 if __name__ == "__main__":
     main()

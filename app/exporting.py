@@ -15,6 +15,10 @@ ascending unless ``sort=DESCENDING``; ``after_time`` (epoch ns or RFC 3339) with
 an interrupted export). A failure of Elasticsearch mid-stream aborts the
 connection (no terminating chunk), so a client never mistakes a cut stream for
 a complete one.
+
+``manifest=true`` appends the signed manifest as one last line
+(``app.engine.manifest``): the query, the window, the count, the SHA-256 of
+every byte before it and the checkpoints that sealed the exported events.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from app import metrics
 from app.api.namespaces import checked_namespace
 from app.auth import require
+from app.engine.export_manifest import SignedExport, window_text
 from app.errors import InvalidInput
 from app.events import ID_PATTERN
 from app.export_formats import FORMATS
@@ -37,6 +42,7 @@ from app.search import SORT_ORDERS, SortValues
 from app.self_audit import note
 from app.services import get_services
 from app.time_window import open_window
+from app.timestamps import format_ns
 
 
 class ExportParamsSchema(Schema):
@@ -57,6 +63,8 @@ class ExportParamsSchema(Schema):
                          metadata={"description": "on time, then id"})
     after_time = LastTimestamp(load_default=None, allow_none=True, metadata={
         "description": "resume: time of the last event received (epoch ns or RFC 3339)"})
+    manifest = fields.Boolean(load_default=False, metadata={
+        "description": "append the signed manifest as the last line (see README, Integrity)"})
     after_id = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
         rf"(?:{ID_PATTERN.pattern})\Z"), metadata={
         "description": "resume: id of the last event received (with after_time)"})
@@ -72,14 +80,20 @@ _PARAMS = ExportParamsSchema()
 
 
 def _counted(first: dict[str, Any] | None, rest: Iterator[dict[str, Any]],
-             done: Callable[[int], None]) -> Iterator[dict[str, Any]]:
+             done: Callable[[int], None],
+             seen: Callable[[dict[str, Any]], None] | None = None,
+             ) -> Iterator[dict[str, Any]]:
     """``first`` then ``rest``; ``rest`` closed and ``done(count)`` called however it ends."""
     count = 0
     try:
         if first is not None:
+            if seen is not None:
+                seen(first)
             yield first
             count = 1
             for event in rest:
+                if seen is not None:
+                    seen(event)
                 yield event
                 count += 1
     finally:
@@ -111,6 +125,15 @@ def export_response(namespace: str, raw: Any) -> Response:
         metrics.EXPORTED.labels(export_format.name).inc(count)
         note("audit.export", namespace, query=params["query"], count=count, **details)
 
-    body = export_format.chunks(_counted(first, events, done))
+    if not params["manifest"]:
+        body = export_format.chunks(_counted(first, events, done))
+    else:
+        services = get_services()
+        signed = SignedExport(services.checkpoints, services.signing_key, namespace, {
+            "namespace": namespace, "query": params["query"], "format": export_format.name,
+            "sort": params["sort"], "window": window_text(window),
+            "after": None if after is None else {"time": format_ns(after.timestamp_ns),
+                                                 "id": after.doc_id}})
+        body = signed.stream(export_format.chunks(_counted(first, events, done, signed.seen)))
     return Response(stream_with_context(body), mimetype=export_format.mimetype,
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

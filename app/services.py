@@ -15,7 +15,11 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from flask import Flask, current_app
 
+from app import local_es
+from app.checkpoint_store import CheckpointStore
+from app.engine.signing import SigningKey, load_signing_key
 from app.es import make_client
+from app.holds import HoldStore
 from app.scroll_token import ScrollTokens
 from app.search import SearchEngine
 from app.store import EventStore
@@ -33,6 +37,7 @@ class Services:
         self._client: Elasticsearch | None = None
         self._store: EventStore | None = None
         self._engine: SearchEngine | None = None
+        self._signing_key: SigningKey | None = None
         secret = config.get("AUDITLOG_SECRET")
         self.tokens = ScrollTokens(secret.encode() if secret else os.urandom(32))
         self._templates_applied = not config.get("AUDITLOG_APPLY_TEMPLATES", True)
@@ -69,6 +74,29 @@ class Services:
                                                 self.config["AUDITLOG_SCROLL_KEEPALIVE"],
                                                 self.config["AUDITLOG_EXPORT_READERS"])
         return self._engine
+
+    @property
+    def signing_key(self) -> SigningKey:
+        """The key that signs checkpoints and export manifests (read or made once).
+
+        Raises SigningKeyError when it cannot be read or created.
+        """
+        if self._signing_key is None:
+            with self._lock:
+                if self._signing_key is None:
+                    self._signing_key = load_signing_key(self.config.get("AUDITLOG_SIGNING_KEY"),
+                                                         local_es.default_data_dir())
+        return self._signing_key
+
+    @property
+    def holds(self) -> HoldStore:
+        """The legal holds (index templates applied first)."""
+        return HoldStore(self.store.client, self.config["AUDITLOG_INDEX_PREFIX"])
+
+    @property
+    def checkpoints(self) -> CheckpointStore:
+        """The integrity checkpoints (index templates applied first)."""
+        return CheckpointStore(self.store.client, self.config["AUDITLOG_INDEX_PREFIX"])
 
     def close(self) -> None:
         if self._client is not None:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.api import export, f5, health, immuta, keys, native, runai, wasabi
+from app.api import (
+    export,
+    f5,
+    health,
+    holds,
+    immuta,
+    integrity,
+    keys,
+    native,
+    runai,
+    wasabi,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -13,6 +24,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(export.bp)
     app.register_blueprint(f5.bp)
     app.register_blueprint(keys.bp)
+    app.register_blueprint(holds.bp)
+    app.register_blueprint(integrity.bp)
     app.register_blueprint(immuta.bp)
     app.register_blueprint(runai.bp)
     app.register_blueprint(wasabi.bp)

@@ -104,6 +104,17 @@ def _split_trailer(path: Path) -> tuple[int, bytes]:
         return start, stream.read(size - start)
 
 
+def move_to_sidecar(path: Path) -> Path:
+    """Cut the manifest line off the end of ``path`` into ``FILE.manifest.json`` (a CSV
+    export stays plain CSV); return the sidecar's path."""
+    start, line = _split_trailer(path)
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    sidecar.write_bytes(line)
+    with path.open("r+b") as stream:
+        stream.truncate(start)
+    return sidecar
+
+
 def _parse_trailer(line: bytes) -> tuple[dict[str, Any], str] | None:
     try:
         data = orjson.loads(line)

@@ -1,0 +1,112 @@
+"""Integrity checkpoints in Elasticsearch: ``<prefix>-checkpoints``, write-once.
+
+A checkpoint's ``_id`` is its namespace and seq, and it is written with
+``op_type=create``: a seq is sealed once, and a second writer of the same seq
+gets a conflict instead of replacing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import elasticsearch
+from elasticsearch import Elasticsearch
+
+from app.engine.checkpoint import Checkpoint, document_id
+from app.es import store_errors
+from app.timestamps import format_ns
+
+PAGE = 500
+NANOS_FORMAT = "strict_date_optional_time_nanos"
+
+
+class SealConflict(Exception):
+    """Another writer sealed this seq first."""
+
+
+class CheckpointStore:
+    """The checkpoints of one index prefix."""
+
+    def __init__(self, client: Elasticsearch, prefix: str) -> None:
+        self.client = client
+        self.index = f"{prefix}-checkpoints"
+
+    def create(self, checkpoint: Checkpoint) -> None:
+        """Write a new checkpoint; raise SealConflict when its seq exists already."""
+        try:
+            with store_errors():
+                self.client.create(index=self.index,
+                                   id=document_id(checkpoint.namespace, checkpoint.seq),
+                                   document=checkpoint.document(), refresh="wait_for")
+        except elasticsearch.ConflictError as exc:
+            raise SealConflict(f"{checkpoint.namespace} seq {checkpoint.seq}") from exc
+
+    def latest(self, namespace: str) -> Checkpoint | None:
+        """The namespace's checkpoint with the highest seq, or None."""
+        with store_errors():
+            response = self.client.search(
+                index=self.index, ignore_unavailable=True, allow_no_indices=True, size=1,
+                query={"term": {"namespace": namespace}}, sort=[{"seq": "desc"}])
+        hits = response["hits"]["hits"]
+        return Checkpoint.from_document(hits[0]["_source"]) if hits else None
+
+    def namespaces(self) -> list[str]:
+        """Every namespace that has a checkpoint."""
+        found: list[str] = []
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {"size": 1000,
+                                         "sources": [{"ns": {"terms": {"field": "namespace"}}}]}
+            if after:
+                composite["after"] = after
+            with store_errors():
+                response = self.client.search(index=self.index, ignore_unavailable=True,
+                                              allow_no_indices=True, size=0,
+                                              aggs={"ns": {"composite": composite}})
+            aggregation = response.get("aggregations", {}).get("ns")
+            if not aggregation or not aggregation["buckets"]:
+                return found
+            found.extend(bucket["key"]["ns"] for bucket in aggregation["buckets"])
+            after = aggregation.get("after_key")
+            if after is None:
+                return found
+
+    def documents(self, namespace: str, since_ns: int | None = None,
+                  until_ns: int | None = None) -> Iterator[dict[str, Any]]:
+        """The stored documents of ``namespace`` in seq order, as they are (a verifier
+        checks them): those whose interval ends at or after ``since_ns`` and begins at or
+        before ``until_ns`` (``ingested_at``, epoch ns; None: open)."""
+        filters: list[dict[str, Any]] = [{"term": {"namespace": namespace}}]
+        if since_ns is not None:
+            filters.append({"range": {"last.ingested_at": {
+                "gte": format_ns(since_ns), "format": NANOS_FORMAT}}})
+        if until_ns is not None:
+            filters.append({"range": {"first.ingested_at": {
+                "lte": format_ns(until_ns), "format": NANOS_FORMAT}}})
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {"query": {"bool": {"filter": filters}}, "size": PAGE,
+                                    "sort": [{"seq": "asc"}]}
+            if after is not None:
+                body["search_after"] = after
+            with store_errors():
+                response = self.client.search(index=self.index, ignore_unavailable=True,
+                                              allow_no_indices=True, **body)
+            hits = response["hits"]["hits"]
+            for hit in hits:
+                yield hit["_source"]
+            if len(hits) < PAGE:
+                return
+            after = hits[-1]["sort"]
+
+    def before(self, namespace: str, seq: int) -> dict[str, Any] | None:
+        """The stored document with the highest seq below ``seq`` (as it is), or None."""
+        with store_errors():
+            response = self.client.search(
+                index=self.index, ignore_unavailable=True, allow_no_indices=True, size=1,
+                query={"bool": {"filter": [{"term": {"namespace": namespace}},
+                                           {"range": {"seq": {"lt": seq}}}]}},
+                sort=[{"seq": "desc"}])
+        hits = response["hits"]["hits"]
+        return hits[0]["_source"] if hits else None
