@@ -2,7 +2,9 @@
 
 A checkpoint's ``_id`` is its namespace and seq, and it is written with
 ``op_type=create``: a seq is sealed once, and a second writer of the same seq
-gets a conflict instead of replacing it.
+gets a conflict instead of replacing it. Writes do not wait for a refresh: a
+sealer that reads a stale "latest" tries a seq that exists, gets the conflict,
+and reads again at its next round.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class CheckpointStore:
             with store_errors():
                 self.client.create(index=self.index,
                                    id=document_id(checkpoint.namespace, checkpoint.seq),
-                                   document=checkpoint.document(), refresh="wait_for")
+                                   document=checkpoint.document())
         except elasticsearch.ConflictError as exc:
             raise SealConflict(f"{checkpoint.namespace} seq {checkpoint.seq}") from exc
 
@@ -47,7 +49,8 @@ class CheckpointStore:
         with store_errors():
             response = self.client.search(
                 index=self.index, ignore_unavailable=True, allow_no_indices=True, size=1,
-                query={"term": {"namespace": namespace}}, sort=[{"seq": "desc"}])
+                query={"term": {"namespace": namespace}}, sort=[{"seq": "desc"}],
+                source_excludes=["leaves"])
         hits = response["hits"]["hits"]
         return Checkpoint.from_document(hits[0]["_source"]) if hits else None
 
@@ -73,10 +76,12 @@ class CheckpointStore:
                 return found
 
     def documents(self, namespace: str, since_ns: int | None = None,
-                  until_ns: int | None = None) -> Iterator[dict[str, Any]]:
+                  until_ns: int | None = None,
+                  with_leaves: bool = False) -> Iterator[dict[str, Any]]:
         """The stored documents of ``namespace`` in seq order, as they are (a verifier
         checks them): those whose interval ends at or after ``since_ns`` and begins at or
-        before ``until_ns`` (``ingested_at``, epoch ns; None: open)."""
+        before ``until_ns`` (``ingested_at``, epoch ns; None: open). The leaves are left out
+        unless asked for."""
         filters: list[dict[str, Any]] = [{"term": {"namespace": namespace}}]
         if since_ns is not None:
             filters.append({"range": {"last.ingested_at": {
@@ -88,6 +93,8 @@ class CheckpointStore:
         while True:
             body: dict[str, Any] = {"query": {"bool": {"filter": filters}}, "size": PAGE,
                                     "sort": [{"seq": "asc"}]}
+            if not with_leaves:
+                body["source_excludes"] = ["leaves"]
             if after is not None:
                 body["search_after"] = after
             with store_errors():
@@ -100,6 +107,15 @@ class CheckpointStore:
                 return
             after = hits[-1]["sort"]
 
+    def leaves(self, namespace: str, seq: int) -> str | None:
+        """The stored leaves of one checkpoint, or None when there is no such document."""
+        with store_errors():
+            response = self.client.options(ignore_status=404).get(
+                index=self.index, id=document_id(namespace, seq), source_includes=["leaves"])
+        if not response.get("found"):
+            return None
+        return str(response["_source"].get("leaves", ""))
+
     def before(self, namespace: str, seq: int) -> dict[str, Any] | None:
         """The stored document with the highest seq below ``seq`` (as it is), or None."""
         with store_errors():
@@ -107,6 +123,6 @@ class CheckpointStore:
                 index=self.index, ignore_unavailable=True, allow_no_indices=True, size=1,
                 query={"bool": {"filter": [{"term": {"namespace": namespace}},
                                            {"range": {"seq": {"lt": seq}}}]}},
-                sort=[{"seq": "desc"}])
+                sort=[{"seq": "desc"}], source_excludes=["leaves"])
         hits = response["hits"]["hits"]
         return hits[0]["_source"] if hits else None

@@ -16,7 +16,7 @@ import click
 from app import config as settings
 from app import local_es
 from app.cli_data import export_command, ingest_command, retention_group
-from app.cli_integrity import holds_group, verify_export_command
+from app.cli_integrity import holds_group, verify_command, verify_export_command
 
 
 def _die(message: str) -> None:
@@ -324,6 +324,7 @@ main.add_command(export_command)
 main.add_command(retention_group)
 main.add_command(holds_group)
 main.add_command(verify_export_command)
+main.add_command(verify_command)
 
 if __name__ == "__main__":
     main()

@@ -14,12 +14,19 @@ from typing import Any
 from urllib.parse import quote
 
 import click
+from tqdm import tqdm
 
 from app import config as settings
 from app import local_es
+from app.checkpoint_store import CheckpointStore
 from app.engine.manifest import verify_export
 from app.engine.signing import PublicKey, SigningKeyError, load_public_key
+from app.engine.stream_reader import StreamReader
+from app.engine.verifier import Verifier
+from app.errors import AuditlogError
+from app.es import make_client
 from app.service_client import ServiceClient, ServiceError, error_message
+from app.timestamps import TimestampError, parse_timestamp
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 # Exit statuses of the verifiers (DESIGN §13).
@@ -94,6 +101,68 @@ def verify_export_command(file: Path, public_key_file: Path | None) -> None:
                    "service's (GET /api/v1/integrity/public-key) or pass --public-key")
     else:
         click.echo("signed by the service's key")
+
+
+@click.command("verify")
+@click.argument("namespace")
+@click.option("--since", default=None,
+              help="Unix seconds or RFC 3339: only intervals ingested from then on.")
+@click.option("--until", default=None,
+              help="Unix seconds or RFC 3339: only intervals ingested until then.")
+@click.option("--readers", default=4, show_default=True, type=click.IntRange(1, 32),
+              help="Intervals read from Elasticsearch at once.")
+@_public_key
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def verify_command(namespace: str, since: str | None, until: str | None, readers: int,
+                   public_key_file: Path | None, quiet: bool) -> None:
+    """Recompute NAMESPACE's sealed intervals from Elasticsearch and compare.
+
+    Reads Elasticsearch directly with the service's configuration (no API key).
+    Prints OK, or each event changed, deleted or inserted after sealing and any
+    break in the checkpoint chain. Exit status 0 when intact, 1 when tampering
+    was found, 2 on a usage or connection error.
+    """
+    key = trusted_key(public_key_file)
+    if key is None:
+        _fail("no public key: set AUDITLOG_SIGNING_KEY as the service has it, or pass "
+              "--public-key (GET /api/v1/integrity/public-key)", USAGE)
+    bounds = []
+    for name, value in (("--since", since), ("--until", until)):
+        try:
+            bounds.append(None if value is None else parse_timestamp(value)[0])
+        except TimestampError as exc:
+            _fail(f"{name}: {exc}", USAGE)
+    values = settings.from_environment()
+    bar = tqdm(unit="ev", unit_scale=True, file=sys.stderr, disable=quiet, desc="verify")
+    try:
+        client = make_client(values)
+        prefix = values["AUDITLOG_INDEX_PREFIX"]
+        verifier = Verifier(StreamReader(client, f"{prefix}-events-*"),
+                            CheckpointStore(client, prefix), key, readers)
+
+        def planned(total: int) -> None:
+            bar.total = total
+            bar.refresh()
+
+        report = verifier.verify(namespace, bounds[0], bounds[1], on_events=bar.update,
+                                 on_plan=planned)
+    except AuditlogError as exc:
+        bar.close()
+        _fail(exc.message, USAGE)
+    bar.close()
+    for finding in report.findings:
+        click.echo(f"TAMPERED: {finding}")
+    unsealed = "" if report.unsealed is None else f"; {report.unsealed} newer events not " \
+                                                   "sealed yet"
+    summary = (f"{report.checkpoints} checkpoints, {report.events} events of namespace "
+               f"{namespace!r}{unsealed}")
+    if not report.intact:
+        click.echo(f"{len(report.findings)} problems in {summary}")
+        sys.exit(TAMPERED)
+    if not report.checkpoints:
+        click.echo(f"OK: nothing sealed yet in namespace {namespace!r}{unsealed}")
+        return
+    click.echo(f"OK: {summary} verified")
 
 
 @click.group("holds")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -17,15 +18,21 @@ from flask import Flask, current_app
 
 from app import local_es
 from app.checkpoint_store import CheckpointStore
+from app.engine.checkpointer import LEASE_NAME, Checkpointer, holder_id
+from app.engine.sealer import Sealer
 from app.engine.signing import SigningKey, load_signing_key
+from app.engine.stream_reader import StreamReader
 from app.es import make_client
 from app.holds import HoldStore
+from app.lease import Lease
 from app.scroll_token import ScrollTokens
 from app.search import SearchEngine
 from app.store import EventStore
+from app.timestamps import NS_PER_S
 
 log = logging.getLogger(__name__)
 EXTENSION = "auditlog"
+DEFAULT_SETTLE_S = 5.0  # when the follow feed's AUDITLOG_FOLLOW_SETTLE is not set
 
 
 class Services:
@@ -38,6 +45,7 @@ class Services:
         self._store: EventStore | None = None
         self._engine: SearchEngine | None = None
         self._signing_key: SigningKey | None = None
+        self.checkpointer: Checkpointer | None = None
         secret = config.get("AUDITLOG_SECRET")
         self.tokens = ScrollTokens(secret.encode() if secret else os.urandom(32))
         self._templates_applied = not config.get("AUDITLOG_APPLY_TEMPLATES", True)
@@ -109,5 +117,40 @@ def get_services() -> Services:
     return services
 
 
+def start_checkpointer(services: Services) -> Checkpointer:
+    """Start sealing in the background (DESIGN §13); the lease keeps it to one instance."""
+    config = services.config
+    prefix = config["AUDITLOG_INDEX_PREFIX"]
+    # Seal only what the follow feed treats as final: older than its settle time and overlap.
+    settle_s = float(config.get("AUDITLOG_FOLLOW_SETTLE") or DEFAULT_SETTLE_S) \
+        + float(config.get("AUDITLOG_FOLLOW_OVERLAP") or 0)
+    holder = holder_id()
+    store = services.store
+    sealer = Sealer(StreamReader(store.client, store.pattern), services.checkpoints,
+                    services.signing_key, int(settle_s * NS_PER_S), sealer_id=holder)
+    lease = Lease(store.client, f"{prefix}-leases", LEASE_NAME, holder,
+                  float(config["AUDITLOG_CHECKPOINT_LEASE"]))
+    checkpointer = Checkpointer(sealer, lease, float(config["AUDITLOG_CHECKPOINT_INTERVAL"]))
+    checkpointer.start()
+    return checkpointer
+
+
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = Services(app.config)
+    services = Services(app.config)
+    app.extensions[EXTENSION] = services
+    if app.config.get("AUDITLOG_CHECKPOINT_INTERVAL") and not app.testing:
+        # Started on the first tick of its own thread: the store may still be down now.
+        threading.Thread(target=_start_when_ready, args=(services,), daemon=True,
+                         name="checkpointer-start").start()
+
+
+def _start_when_ready(services: Services) -> None:
+    delay = 1.0
+    while True:
+        try:
+            services.checkpointer = start_checkpointer(services)
+            return
+        except Exception:  # the store is down or the key unreadable: say so, try again
+            log.warning("the checkpointer could not start; retrying", exc_info=True)
+            time.sleep(delay)
+            delay = min(30.0, delay * 2)

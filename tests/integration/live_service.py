@@ -31,6 +31,7 @@ def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
     environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
                "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
                "AUDITLOG_EXPORT_RATE_LIMIT": "100000/second", "AUDITLOG_LOG_LEVEL": "WARNING",
+               "AUDITLOG_CHECKPOINT_INTERVAL": "0",  # tests that seal turn it on
                **env}
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = subprocess.Popen(
