@@ -27,6 +27,15 @@ def free_port() -> int:
 def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
                  **env: str) -> Iterator[str]:
     """Run the service under gunicorn until the block ends; yield its base URL."""
+    with live_process(es_url, prefix, admin_key, workers, **env) as (url, _):
+        yield url
+
+
+@contextmanager
+def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+                 **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like ``live_service``, and yield the process too (its stderr is a pipe: the
+    caller reads it, or it is read only when the service does not start)."""
     port = free_port()
     environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
                "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
@@ -49,7 +58,7 @@ def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the service did not start: {process.stderr.read()!r}")
             time.sleep(0.2)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
