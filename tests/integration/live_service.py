@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from tests.conftest import signing_key_file
+
 BIN = Path(sys.executable).parent / "auditlog"
 
 
@@ -41,7 +43,7 @@ def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
                "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
                "AUDITLOG_EXPORT_RATE_LIMIT": "100000/second", "AUDITLOG_LOG_LEVEL": "WARNING",
                "AUDITLOG_CHECKPOINT_INTERVAL": "0",  # tests that seal turn it on
-               **env}
+               "AUDITLOG_SIGNING_KEY": signing_key_file(), **env}
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = subprocess.Popen(
         [str(BIN), "serve", "--port", str(port), "--workers", str(workers), "--threads", "4"],
