@@ -4,6 +4,7 @@ Exception tree (no HTTP knowledge in the classes themselves)::
 
     AuditlogError          base: a code, a message and JSON-able details
     ├── InvalidInput       the request is malformed or a value is out of range
+    │   └── InvalidEvents  an ingest batch of which no event could be stored
     ├── Unauthenticated    no key, an unknown, revoked or expired key
     ├── Forbidden          the key lacks the role or the namespace
     ├── NotFound           no such event, key or route
@@ -52,6 +53,10 @@ class AuditlogError(Exception):
 
 class InvalidInput(AuditlogError):
     code = "invalid_input"
+
+
+class InvalidEvents(InvalidInput):
+    code = "invalid_events"
 
 
 class Unauthenticated(AuditlogError):

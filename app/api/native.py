@@ -15,7 +15,7 @@ from app.api.searching import run_aggregate, run_scroll, run_search
 from app.audit.notes import note
 from app.engine.ingest import ingest, parse_body
 from app.engine.search import SearchResult
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidEvents, InvalidInput, NotFound
 from app.model.event import ID_PATTERN
 from app.observe import metrics
 from app.store.extension import store
@@ -69,15 +69,10 @@ def ingest_events(namespace: str) -> ResponseReturnValue:
     metrics.count_ingest(summary.created, summary.duplicates, summary.failed)
     noted.count = summary.created
     noted.details.update(duplicates=summary.duplicates, failed=summary.failed)
-    body = summary.as_dict()
     if summary.failed and not summary.created and not summary.duplicates:
-        body = {"code": "invalid_events",
-                "message": "no event was stored; see errors", **body}
-        status = 400
-    else:
-        status = 207 if summary.failed else 200
-    response = jsonify(body)
-    response.status_code = status
+        raise InvalidEvents("no event was stored; see errors", **summary.as_dict())
+    response = jsonify(summary.as_dict())
+    response.status_code = 207 if summary.failed else 200
     return response
 
 
