@@ -21,8 +21,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/auditlog run --host $(HOST) --port $(PORT)
 
-## test: the whole suite against a real Elasticsearch (started when needed)
+## test: the import contracts, then the whole suite against a real Elasticsearch (started when needed)
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from query_language import MAX_REGEX_LENGTH
+
 
 def _int(text: str) -> int:
     return int(text.replace("_", ""))
@@ -107,12 +109,14 @@ SETTINGS: tuple[Setting, ...] = (
             "(unset: a random one per process)"),
     Setting("AUDITLOG_SCROLL_KEEPALIVE", "2m", str,
             "how long a scroll stays valid after its last use"),
+    Setting("AUDITLOG_EXPORT_KEEPALIVE", "2m", str,
+            "how long an export's point-in-time stays open between two of its reads"),
     Setting("AUDITLOG_EXPORT_READERS", 3, _positive_int,
             "time slices an export reads from Elasticsearch at once (1: one page after the "
             "other); the order of the events is the same"),
     Setting("AUDITLOG_MAX_BODY_BYTES", 16 * 1024 * 1024, _int,
             "largest request body accepted (413 above)"),
-    Setting("AUDITLOG_MAX_REGEX_LENGTH", 1000, _int,
+    Setting("AUDITLOG_MAX_REGEX_LENGTH", MAX_REGEX_LENGTH, _int,
             "longest regex a matcher may hold (400 above)"),
     Setting("AUDITLOG_MAX_AGGREGATIONS", 10, _int,
             "most aggregations in one request, nested ones included"),
@@ -143,7 +147,12 @@ SETTINGS: tuple[Setting, ...] = (
             "mode); `auditlog serve` makes a temporary one for more than one worker"),
 )
 
-DEFAULTS: Mapping[str, Any] = {s.name: s.default for s in SETTINGS}
+_BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def default(name: str) -> Any:
+    """The default value of a setting (the one place each limit is defined)."""
+    return _BY_NAME[name].default
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

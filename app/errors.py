@@ -4,6 +4,7 @@ Exception tree (no HTTP knowledge in the classes themselves)::
 
     AuditlogError          base: a code, a message and JSON-able details
     ├── InvalidInput       the request is malformed or a value is out of range
+    │   └── InvalidEvents  an ingest batch of which no event could be stored
     ├── Unauthenticated    no key, an unknown, revoked or expired key
     ├── Forbidden          the key lacks the role or the namespace
     ├── NotFound           no such event, key or route
@@ -23,6 +24,7 @@ too large) and the query language's ``QueryError``, is answered as JSON
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -51,6 +53,10 @@ class AuditlogError(Exception):
 
 class InvalidInput(AuditlogError):
     code = "invalid_input"
+
+
+class InvalidEvents(InvalidInput):
+    code = "invalid_events"
 
 
 class Unauthenticated(AuditlogError):
@@ -180,22 +186,31 @@ def _query_error(exc: QueryError) -> Response:
     return response
 
 
-def _unexpected(exc: Exception) -> Response:
-    # Translate store errors that escaped a boundary; anything else is our bug.
-    from app.es import translate_store_error
+Translator = Callable[[BaseException], "AuditlogError | None"]
 
-    translated = translate_store_error(exc)
-    if translated is not None:
-        return error_response(translated)
-    log.exception("unhandled error")
+
+def _internal_error() -> Response:
     response = jsonify({"code": "internal_error", "message": "internal server error"})
     response.status_code = 500
     return response
 
 
-def init_app(app: Flask) -> None:
-    """Answer every error of the app as JSON."""
+def init_app(app: Flask, translate: Translator | None = None) -> None:
+    """Answer every error of the app as JSON.
+
+    ``translate`` turns a third-party exception that escaped its boundary (the
+    store's, ``app.store.client.translate_store_error``) into a service error;
+    anything it does not know is our bug: logged, and answered 500 as JSON.
+    """
+
+    def unexpected(exc: Exception) -> Response:
+        translated = translate(exc) if translate is not None else None
+        if translated is not None:
+            return error_response(translated)
+        log.exception("unhandled error")
+        return _internal_error()
+
     app.register_error_handler(AuditlogError, error_response)
     app.register_error_handler(QueryError, _query_error)
     app.register_error_handler(HTTPException, _http_exception)
-    app.register_error_handler(Exception, _unexpected)
+    app.register_error_handler(Exception, unexpected)

@@ -39,9 +39,10 @@ import orjson
 from elasticsearch import Elasticsearch, helpers
 
 from app import config as settings
-from app import local_es
-from app.es import make_client
-from app.store import EventStore, load_templates
+from app.store import local_node as local_es
+from app.store.client import make_client
+from app.store.events import EventStore
+from app.store.templates import apply_templates, load_templates
 from bench import dataset, parse_compile, scenarios
 from bench.report import judge, table
 from bench.service import running_service, serve_defaults
@@ -133,13 +134,13 @@ def load_dataset(es: Elasticsearch, store: EventStore, count: int, reuse: bool
         kept = es.options(ignore_status=404).get(index=meta_index, id="dataset")
         if kept.get("found") and kept["_source"] == wanted:
             log(f"reusing the kept data set ({count:,} events)")
-            store.apply_templates()
+            apply_templates(store.client, store.prefix)
             return {**described, "load": {"reused": True}}
         log("no kept data set of this size and seed: loading a fresh one")
     dropped = drop_index_set(es, store.prefix)
     if dropped:
         log(f"deleted the previous index set: {', '.join(dropped)}")
-    store.apply_templates()
+    apply_templates(store.client, store.prefix)
     # Bulk-load practice: the monthly indices created up front with refresh off.
     months = sorted({store.index_for(dataset.SPAN_START_NS + day * 86_400 * 10**9)
                      for day in range(dataset.SPAN_DAYS)} | {store.index_for(

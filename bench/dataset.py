@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.demo import ACTIONS as DEMO_ACTIONS
-from app.demo import AGENTS as DEMO_AGENTS
-from app.demo import USERS as DEMO_USERS
-from app.events import derive_id, doc_id, load_event
-from app.store import EventStore
-from app.timestamps import NS_PER_S, format_ns
+from app.cli.demo import ACTIONS as DEMO_ACTIONS
+from app.cli.demo import AGENTS as DEMO_AGENTS
+from app.cli.demo import USERS as DEMO_USERS
+from app.model.event import derive_id, doc_id, load_event
+from app.model.timestamps import NS_PER_S, format_ns
+from app.store.events import EventStore
 
 SEED = 20240501
 # 2025-02-15T00:00:00Z .. 2025-03-17T00:00:00Z: 30 days over two monthly indices.

@@ -34,7 +34,7 @@ import psutil
 import requests
 from elasticsearch import Elasticsearch
 
-from app import local_es
+from app.store import local_node as local_es
 
 ADMIN_KEY = "bench-export-memory-admin-key"
 NAMESPACE = "mem"

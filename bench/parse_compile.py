@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.fields import REGISTRY
+from app.model.fields import REGISTRY
 from query_language import compile_selector, parse
 from query_language.lucene_regex import translate
 

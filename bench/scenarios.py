@@ -24,12 +24,12 @@ from typing import Any
 import orjson
 from elasticsearch import Elasticsearch, helpers
 
-from app.aggregations import parse_aggregations, to_elasticsearch
-from app.query import compile_query
-from app.search import EXPORT_PAGE, event_filter, sort_spec
-from app.store import EventStore
-from app.time_window import search_window
-from app.timestamps import NS_PER_S
+from app.engine.aggregations import parse_aggregations, to_elasticsearch
+from app.engine.query import compile_query
+from app.engine.search import EXPORT_PAGE, event_filter, sort_spec
+from app.model.time_window import search_window
+from app.model.timestamps import NS_PER_S
+from app.store.events import EventStore
 from bench import dataset
 from bench.service import Service, ServiceError
 from bench.timing import Load, closed_loop, median, paired_ratio, ratio

@@ -46,7 +46,7 @@ def free_port() -> int:
 
 def serve_defaults() -> dict[str, int]:
     """The worker and thread counts ``auditlog serve`` uses when not told otherwise."""
-    from app.cli import serve
+    from app.cli.commands import serve
 
     return {p.name: p.default for p in serve.params if p.name in ("workers", "threads")}
 
@@ -137,7 +137,7 @@ def running_service(es_url: str, prefix: str, workers: int | None, threads: int 
     })
     log_dir = Path(tempfile.mkdtemp(prefix="auditlog-bench-"))
     log_path = log_dir / "service.log"
-    cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
+    cmd = [sys.executable, "-m", "app.cli.commands", "serve", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,

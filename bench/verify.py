@@ -33,17 +33,18 @@ import orjson
 from elasticsearch import Elasticsearch, helpers
 
 from app import config as settings
-from app.checkpoint_store import CheckpointStore
+from app.engine.scroll_token import ScrollTokens
 from app.engine.sealer import Sealer
+from app.engine.search import SearchEngine
 from app.engine.signing import load_signing_key
 from app.engine.stream_reader import SORT, StreamReader
 from app.engine.verifier import Verifier
-from app.es import make_client
-from app.scroll_token import ScrollTokens
-from app.search import SearchEngine
-from app.store import EventStore, load_templates
-from app.time_window import TimeWindow
-from app.timestamps import format_ns
+from app.model.time_window import TimeWindow
+from app.model.timestamps import format_ns
+from app.store.checkpoints import CheckpointStore
+from app.store.client import make_client
+from app.store.events import EventStore
+from app.store.templates import apply_templates, load_templates
 from bench import dataset
 
 PREFIX = "bench-verify"
@@ -63,7 +64,7 @@ def _drop(es: Elasticsearch) -> None:
 def load(es: Elasticsearch, store: EventStore, count: int) -> int:
     """The data set with ``ingested_at`` in arrival order; returns the main namespace's count."""
     _drop(es)
-    store.apply_templates()
+    apply_templates(es, PREFIX)
     months = sorted({store.index_for(dataset.SPAN_START_NS + day * 86_400 * 10**9)
                      for day in range(dataset.SPAN_DAYS + 1)})
     for index in months:

@@ -1,6 +1,6 @@
 """What the compiler needs to know about fields: the catalogue protocol.
 
-The service's field registry (``app/fields.py``) implements it; the
+The service's field registry (``app/model/fields.py``) implements it; the
 compiler never imports it. Names are the query language's field names,
 aliases included, and ``FieldInfo.name`` is the canonical dotted name, which is
 also the field's path in Elasticsearch.
@@ -17,8 +17,6 @@ TEXT = "text"  # analysed text; with a keyword sub-field (exact_field) it behave
 IP = "ip"  # = and != with an address or CIDR; no regex
 DATE = "date"  # filtered by the time window, not by matchers
 OBJECT = "object"  # stored, not indexed: not queryable
-
-FIELD_TYPES = frozenset({KEYWORD, TEXT, IP, DATE, OBJECT})
 
 
 class FieldInfo(Protocol):

@@ -22,9 +22,10 @@ from elasticsearch import Elasticsearch
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app, local_es
-from app.audit_writer import flush_all
+from app import create_app
+from app.audit.writer import flush_all
 from app.engine.signing import KEY_FILE, load_signing_key
+from app.store import local_node as local_es
 
 ADMIN_KEY = "test-admin-key-0123456789"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
+from app.access.ratelimit import export_limit
 from app.api.body import request_json
-from app.exporting import export_response
-from app.ratelimit import export_limit
+from app.api.exporting import export_response
 
 bp = Blueprint("export", __name__, url_prefix="/api/v1")
 

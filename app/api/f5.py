@@ -12,10 +12,10 @@ import orjson
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
+from app.access.ratelimit import scroll_open_limit
 from app.api.body import request_json
 from app.api.searching import run_aggregate, run_scroll, run_search
-from app.ratelimit import scroll_open_limit
-from app.search import SearchResult
+from app.engine.search import SearchResult
 
 bp = Blueprint("f5", __name__, url_prefix="/api/secret_management/namespaces/<namespace>")
 

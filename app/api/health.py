@@ -6,7 +6,8 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from app.errors import AuditlogError
-from app.services import get_services
+from app.store.extension import store
+from app.store.templates import templates_present
 
 bp = Blueprint("health", __name__)
 
@@ -44,10 +45,9 @@ def readyz() -> ResponseReturnValue:
           content: {application/json: {schema: HealthSchema}}
     """
     try:
-        services = get_services()
-        store = services.store
-        health = services.client.cluster.health()
-        templates = store.templates_present()
+        state = store.state
+        health = state.client.cluster.health()
+        templates = templates_present(state.client, state.prefix)
         ready = health["status"] in ("yellow", "green") and templates
         body = {"status": "ready" if ready else "not_ready",
                 "elasticsearch": health["status"], "templates": templates}

@@ -13,14 +13,14 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.access.auth import require
 from app.api.body import request_json
-from app.auth import require
+from app.api.schemas import TimeNs, load
+from app.audit.notes import note
 from app.errors import NotFound
-from app.events import NAMESPACE_PATTERN
-from app.holds import Hold, HoldStore
-from app.schemas import TimeNs, load
-from app.self_audit import note
-from app.services import get_services
+from app.model.event import NAMESPACE_PATTERN
+from app.store.extension import store
+from app.store.holds import Hold, HoldStore
 
 bp = Blueprint("holds", __name__, url_prefix="/api/v1/holds")
 HOLD_ID = re.compile(r"[0-9a-f]{16}")
@@ -69,7 +69,7 @@ _CREATE = HoldCreateSchema()
 
 
 def _holds() -> HoldStore:
-    return get_services().holds
+    return store.holds
 
 
 def _noted(action: str, hold: Hold) -> None:

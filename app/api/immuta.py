@@ -32,29 +32,26 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
 
-from app.api.key_namespace import key_namespace
-from app.api.searching import noted_search
-from app.auth import require
-from app.distinct import QUERY_SORTS, distinct_queries
-from app.errors import Forbidden, NotFound
-from app.events import ID_PATTERN
-from app.fields import IMMUTA, REGISTRY
-from app.filters import exact_field, filter_query
-from app.query_params import (
+from app.access.auth import require
+from app.api.query_params import (
     Filter,
     Instant,
     NamespaceParams,
     Repeated,
-    described,
-    filters_of,
     load_args,
     window,
 )
-from app.records import surface_record, surface_value
-from app.search import SearchRequest
-from app.self_audit import SYSTEM_NAMESPACE, note
-from app.services import get_services
-from app.time_window import TimeWindow
+from app.api.searching import noted_search
+from app.api.surface import surface_call
+from app.audit.notes import SYSTEM_NAMESPACE, note
+from app.engine.distinct import QUERY_SORTS, distinct_queries
+from app.engine.extension import current_engine
+from app.engine.filters import exact_field, filter_query
+from app.engine.search import SearchRequest
+from app.errors import Forbidden
+from app.model.fields import IMMUTA, REGISTRY
+from app.model.records import surface_record, surface_value
+from app.model.time_window import TimeWindow
 
 bp = Blueprint("immuta", __name__, url_prefix="/audit")
 
@@ -145,18 +142,11 @@ def search_audit() -> ResponseReturnValue:
         200:
           description: "`{hits: [records], count: total}`"
     """
-    loaded = load_args(_SEARCH, request.args)
-    principal, namespace = key_namespace(loaded["namespace"])
-    search = SearchRequest(
-        namespace=namespace,
-        query=filter_query(filters_of(_SEARCH, loaded)),
-        window=window(loaded["minDate"], loaded["maxDate"], "minDate", "maxDate"),
-        limit=loaded["size"],
-        sort=SORT_ORDERS[loaded["sortOrder"]],
-        order_by=SORT_FIELDS[loaded["sortField"]],
-        offset=loaded["offset"],
-    )
-    result = noted_search(search, principal.key_id, described(request.args))
+    call = surface_call(_SEARCH)
+    loaded = call.params
+    result = call.search(window(loaded["minDate"], loaded["maxDate"], "minDate", "maxDate"),
+                         loaded["size"], SORT_ORDERS[loaded["sortOrder"]],
+                         order_by=SORT_FIELDS[loaded["sortField"]], offset=loaded["offset"])
     return {"hits": [surface_record(event, IMMUTA) for event in result.events],
             "count": result.total}
 
@@ -202,14 +192,14 @@ def my_queries(data_source_id: str) -> ResponseReturnValue:
         200:
           description: "`[{auditId, query, lastRun, timesRun, name}]`"
     """
-    loaded = load_args(_MINE, request.args)
-    principal, namespace = key_namespace(loaded["namespace"])
+    call = surface_call(_MINE)
+    loaded, principal, namespace = call.params, call.principal, call.namespace
     if not principal.actor_id:
         raise Forbidden("this key has no actor_id, so it has no queries of its own; "
                         "create the key with an actor_id")
     sort = loaded["sortField"]
     runs = distinct_queries(
-        get_services().engine, namespace,
+        current_engine(), namespace,
         filter_query({"profileId": principal.actor_id, "dataSourceId": data_source_id}),
         text_field=exact_field("query"), id_field="id", name_field="target.name",
         sort="lastRun" if sort == "dateTime" else sort,
@@ -217,7 +207,7 @@ def my_queries(data_source_id: str) -> ResponseReturnValue:
     )
     note("audit.aggregate", namespace,
          query=f"distinct queries of profileId={principal.actor_id} "
-               f"dataSourceId={data_source_id} {described(request.args)}".strip(),
+               f"dataSourceId={data_source_id} {call.described()}".strip(),
          count=len(runs))
     return [{"auditId": [surface_value(IMMUTA, "id", audit_id) for audit_id in run.ids],
              "query": run.text,
@@ -239,11 +229,6 @@ def get_audit_record(record_id: str) -> ResponseReturnValue:
         200:
           description: "`{hits: [record], count: 1}`"
     """
-    loaded = load_args(_NAMESPACE_ONLY, request.args)
-    _, namespace = key_namespace(loaded["namespace"])
-    event = (get_services().store.get(namespace, record_id)
-             if ID_PATTERN.fullmatch(record_id) else None)
-    if event is None:
-        raise NotFound(f"no audit record {record_id!r}")
+    event = surface_call(_NAMESPACE_ONLY).event(record_id, f"no audit record {record_id!r}")
     return {"hits": [surface_record(event, IMMUTA)], "count": 1}
 

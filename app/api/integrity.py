@@ -12,11 +12,12 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from marshmallow import RAISE, Schema, fields, validate
 
+from app.access.auth import authenticate, require
 from app.api.namespaces import checked_namespace
-from app.auth import authenticate, require
+from app.api.schemas import TimeNs, load
 from app.engine.checkpoint import PUBLIC_FIELDS
-from app.schemas import TimeNs, load
-from app.services import get_services
+from app.engine.integrity import current_integrity
+from app.store.extension import store
 
 bp = Blueprint("integrity", __name__, url_prefix="/api/v1")
 MAX_CHECKPOINTS = 10_000
@@ -89,7 +90,7 @@ def public_key() -> ResponseReturnValue:
           content: {application/json: {schema: PublicKeySchema}}
     """
     authenticate()
-    return get_services().signing_key.public.as_dict()
+    return current_integrity().signing_key.public.as_dict()
 
 
 @bp.get("/namespaces/<namespace>/checkpoints")
@@ -113,7 +114,7 @@ def list_checkpoints(namespace: str) -> ResponseReturnValue:
     """
     require("reader", checked_namespace(namespace))
     params = load(_QUERY, request.args.to_dict())
-    documents = get_services().checkpoints.documents(namespace, params["since"],
+    documents = store.checkpoints.documents(namespace, params["since"],
                                                      params["until"])
     listed = [{name: doc.get(name) for name in PUBLIC_FIELDS}
               for doc in itertools.islice(documents, params["limit"])]

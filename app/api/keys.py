@@ -13,13 +13,15 @@ from flask import Blueprint, jsonify, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from app.access.auth import require
 from app.api.body import request_json
-from app.auth import ROLES, require
+from app.api.schemas import load
+from app.audit.notes import note
 from app.errors import NotFound
-from app.keys import MAX_NAME_CHARS, ApiKey, get_key_store
-from app.schemas import load
-from app.self_audit import note
-from app.timestamps import TimestampError, parse_timestamp
+from app.model.principal import ROLES
+from app.model.timestamps import TimestampError, parse_timestamp
+from app.store.extension import store
+from app.store.keys import MAX_NAME_CHARS, ApiKey
 
 bp = Blueprint("keys", __name__, url_prefix="/api/v1/keys")
 KEY_ID = re.compile(r"[0-9a-f]{16}")
@@ -82,7 +84,7 @@ _CREATE = KeyCreateSchema()
 
 
 def _key_or_404(key_id: str) -> ApiKey:
-    key = get_key_store().get(key_id) if KEY_ID.fullmatch(key_id) else None
+    key = store.keys.get(key_id) if KEY_ID.fullmatch(key_id) else None
     if key is None:
         raise NotFound(f"no API key {key_id!r}")
     return key
@@ -114,7 +116,7 @@ def create_key() -> ResponseReturnValue:
     loaded = load(_CREATE, request_json(default_empty=False))
     noted = note("audit.key.create", "", target_kind="api_key", name=loaded["name"],
                  role=loaded["role"], namespaces=loaded["namespaces"])
-    new = get_key_store().create(loaded["name"], loaded["role"], loaded["namespaces"],
+    new = store.keys.create(loaded["name"], loaded["role"], loaded["namespaces"],
                                  actor_id=loaded["actor_id"], expires_at=loaded["expires_at"])
     noted.namespace = new.key.id
     response = jsonify(new.as_dict())
@@ -136,7 +138,7 @@ def list_keys() -> ResponseReturnValue:
           content: {application/json: {schema: KeyListSchema}}
     """
     require("admin")
-    return {"keys": [key.public() for key in get_key_store().list()]}
+    return {"keys": [key.public() for key in store.keys.list()]}
 
 
 @bp.get("/<key_id>")
@@ -172,7 +174,7 @@ def revoke_key(key_id: str) -> ResponseReturnValue:
     """
     require("admin")
     note("audit.key.revoke", key_id, target_kind="api_key")
-    key = get_key_store().revoke(key_id) if KEY_ID.fullmatch(key_id) else None
+    key = store.keys.revoke(key_id) if KEY_ID.fullmatch(key_id) else None
     if key is None:
         raise NotFound(f"no API key {key_id!r}")
     return key.public()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.errors import InvalidInput
-from app.events import NAMESPACE_PATTERN
+from app.model.event import NAMESPACE_PATTERN
 
 
 def checked_namespace(namespace: str) -> str:

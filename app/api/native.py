@@ -7,18 +7,18 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app import metrics
+from app.access.auth import require
+from app.access.ratelimit import scroll_open_limit
 from app.api.body import request_json
 from app.api.namespaces import checked_namespace
 from app.api.searching import run_aggregate, run_scroll, run_search
-from app.auth import require
-from app.errors import InvalidInput, NotFound
-from app.events import ID_PATTERN
-from app.ingest import ingest, parse_body
-from app.ratelimit import scroll_open_limit
-from app.search import SearchResult
-from app.self_audit import note
-from app.services import get_services
+from app.audit.notes import note
+from app.engine.ingest import ingest, parse_body
+from app.engine.search import SearchResult
+from app.errors import InvalidEvents, InvalidInput, NotFound
+from app.model.event import ID_PATTERN
+from app.observe import metrics
+from app.store.extension import store
 
 bp = Blueprint("native", __name__, url_prefix="/api/v1")
 
@@ -65,19 +65,14 @@ def ingest_events(namespace: str) -> ResponseReturnValue:
         request.content_type,
         current_app.config["AUDITLOG_MAX_BATCH_EVENTS"],
     )
-    summary = ingest(get_services().store, namespace, raw_events, REFRESH_VALUES[refresh_arg])
+    summary = ingest(store.events, namespace, raw_events, REFRESH_VALUES[refresh_arg])
     metrics.count_ingest(summary.created, summary.duplicates, summary.failed)
     noted.count = summary.created
     noted.details.update(duplicates=summary.duplicates, failed=summary.failed)
-    body = summary.as_dict()
     if summary.failed and not summary.created and not summary.duplicates:
-        body = {"code": "invalid_events",
-                "message": "no event was stored; see errors", **body}
-        status = 400
-    else:
-        status = 207 if summary.failed else 200
-    response = jsonify(body)
-    response.status_code = status
+        raise InvalidEvents("no event was stored; see errors", **summary.as_dict())
+    response = jsonify(summary.as_dict())
+    response.status_code = 207 if summary.failed else 200
     return response
 
 
@@ -97,7 +92,7 @@ def get_event(namespace: str, event_id: str) -> ResponseReturnValue:
     if not ID_PATTERN.fullmatch(event_id):
         raise NotFound(f"no event {event_id!r} in namespace {namespace!r}")
     noted = note("audit.get", namespace, query=f'{{id="{event_id}"}}', count=0)
-    event = get_services().store.get(namespace, event_id)
+    event = store.events.get(namespace, event_id)
     if event is None:
         raise NotFound(f"no event {event_id!r} in namespace {namespace!r}")
     noted.count = 1

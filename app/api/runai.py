@@ -18,38 +18,30 @@ scan, so memory stays constant whatever the number of events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-import orjson
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
 
-from app import metrics
-from app.api.key_namespace import key_namespace
-from app.api.searching import noted_search
-from app.export_formats import CHUNK_BYTES
-from app.fields import RUNAI
-from app.filters import filter_query
-from app.query_params import (
+from app.access.ratelimit import export_limit_if
+from app.api.query_params import (
     Filter,
     Instant,
     NamespaceParams,
-    described,
-    filters_of,
-    load_args,
     window,
 )
-from app.ratelimit import export_limit_if
-from app.records import surface_record
-from app.search import SearchRequest
-from app.self_audit import note
-from app.services import get_services
+from app.api.streaming import JSON_ARRAY, stream_events
+from app.api.surface import surface_call
+from app.audit.notes import note
+from app.engine.extension import current_engine
+from app.engine.filters import filter_query
+from app.engine.search import MAX_LIMIT
+from app.model.fields import RUNAI
+from app.model.records import surface_record
 
 bp = Blueprint("runai", __name__, url_prefix="/v1/k8s")
 
-MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 # The seed's `success` (true/false) against the stored outcome; any other outcome has none.
 SUCCESS_OF_OUTCOME = {"success": True, "failure": False}
@@ -93,23 +85,6 @@ def runai_record(event: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def json_array_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """A JSON array of ``records``, one per line, in chunks of about CHUNK_BYTES."""
-    parts: list[bytes] = [b"["]
-    size = 0
-    separator = b"\n"
-    for record in records:
-        part = separator + orjson.dumps(record)
-        separator = b",\n"
-        parts.append(part)
-        size += len(part)
-        if size >= CHUNK_BYTES:
-            yield b"".join(parts)
-            parts, size = [], 0
-    parts.append(b"\n]\n")
-    yield b"".join(parts)
-
-
 @bp.get("/audit")
 @export_limit_if(lambda: request.args.get("download", "") in fields.Boolean.truthy)
 def get_audit_logs() -> ResponseReturnValue:
@@ -131,43 +106,22 @@ def get_audit_logs() -> ResponseReturnValue:
             application/json:
               schema: {type: array, items: {type: object}}
     """
-    loaded = load_args(_PARAMS, request.args)
-    principal, namespace = key_namespace(loaded["namespace"])
-    filters = filters_of(_PARAMS, loaded)
+    call = surface_call(_PARAMS)
+    loaded = call.params
+    filters = call.filters()
     if loaded["success"] is not None:
         filters["outcome"] = OUTCOME_OF_SUCCESS[loaded["success"]]
-    query = filter_query(filters)
     time_window = window(loaded["start"], loaded["end"], "start", "end")
     if loaded["download"]:
-        return _download(namespace, query, time_window, described(request.args))
-    search = SearchRequest(namespace=namespace, query=query, window=time_window,
-                           limit=loaded["limit"], sort=SORT, offset=loaded["offset"])
-    result = noted_search(search, principal.key_id, described(request.args))
+        return _download(call.namespace, filter_query(filters), time_window, call.described())
+    result = call.search(time_window, loaded["limit"], SORT, offset=loaded["offset"],
+                         filters=filters)
     return [runai_record(event) for event in result.events]
 
 
 def _download(namespace: str, query: dict[str, Any], time_window: Any,
               description: str) -> Response:
-    noted = note("audit.export", namespace, query=description, count=0, format="runai-json")
-    events = get_services().engine.iter_events(namespace, query, time_window, SORT)
-    # Opens the point-in-time and reads the first page now: a store failure is a JSON error.
-    first = next(events, None)
-
-    def records() -> Iterator[dict[str, Any]]:
-        count = 0
-        try:
-            if first is not None:
-                yield runai_record(first)
-                count = 1
-                for event in events:
-                    yield runai_record(event)
-                    count += 1
-        finally:
-            events.close()
-            noted.count = count
-            metrics.EXPORTED.labels("runai-json").inc(count)
-
-    return Response(stream_with_context(json_array_chunks(records())),
-                    mimetype="application/json",
-                    headers={"Content-Disposition": 'attachment; filename="logs.json"',
-                             "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    noted = note("audit.export", namespace, query=description, count=0,
+                 format=JSON_ARRAY.name)
+    events = current_engine().iter_events(namespace, query, time_window, SORT)
+    return stream_events(events, JSON_ARRAY, noted, shape=runai_record, filename="logs.json")

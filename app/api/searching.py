@@ -9,23 +9,23 @@ from typing import Any
 
 from flask import current_app
 
-from app import metrics
-from app.aggregations import Aggregation, parse_aggregations
+from app.access.auth import require
 from app.api.namespaces import checked_namespace
-from app.auth import require
-from app.errors import InvalidInput
-from app.query import compile_query
-from app.schemas import (
+from app.api.schemas import (
     AggregateBodySchema,
     ScrollBodySchema,
     SearchBodySchema,
     load,
     sort_values_of,
 )
-from app.search import SearchRequest, SearchResult
-from app.self_audit import note
-from app.services import get_services
-from app.time_window import TimeWindow, search_window
+from app.audit.notes import note
+from app.engine.aggregations import Aggregation, parse_aggregations
+from app.engine.extension import current_engine
+from app.engine.query import compile_query
+from app.engine.search import SearchRequest, SearchResult
+from app.errors import InvalidInput
+from app.model.time_window import TimeWindow, search_window
+from app.observe import metrics
 
 _SEARCH = SearchBodySchema()
 _AGGREGATE = AggregateBodySchema()
@@ -50,7 +50,7 @@ def _aggregations(raw: Any, window: TimeWindow) -> tuple[Aggregation, ...]:
 def noted_search(request: SearchRequest, key_id: str, query: str,
                  **details: Any) -> SearchResult:
     """Run one search page for ``key_id`` and note it in the self-audit trail."""
-    result = get_services().engine.search(request, key_id)
+    result = current_engine().search(request, key_id)
     note("audit.search", request.namespace, query=query, count=len(result.events),
          total=result.total, **details)
     return result
@@ -83,7 +83,7 @@ def run_scroll(namespace: str, body: Any) -> SearchResult:
     principal = require("reader", checked_namespace(namespace))
     loaded = load(_SCROLL, body)
     _body_namespace(namespace, loaded)
-    result = get_services().engine.scroll(loaded["scroll_id"], namespace, principal.key_id)
+    result = current_engine().scroll(loaded["scroll_id"], namespace, principal.key_id)
     if not result.scroll_id:
         metrics.scroll_ended()
     note("audit.scroll", namespace, count=len(result.events), total=result.total)
@@ -101,6 +101,6 @@ def run_aggregate(namespace: str, body: Any) -> SearchResult:
         raise InvalidInput("aggs: give at least one aggregation", field="aggs")
     request = SearchRequest(namespace=namespace, query=compile_query(loaded["query"]),
                             window=window, limit=0, aggs=aggs, with_events=False)
-    result = get_services().engine.search(request, "")
+    result = current_engine().search(request, "")
     note("audit.aggregate", namespace, query=loaded["query"], count=result.total)
     return result

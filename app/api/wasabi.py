@@ -18,30 +18,24 @@ target_id, time``, ``additional_id`` when present), named by the field registry.
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
 
-from app.api.key_namespace import key_namespace
-from app.api.searching import noted_search
-from app.distinct import kinds_with_actions
-from app.errors import InvalidInput, NotFound
-from app.events import ID_PATTERN
-from app.fields import WASABI
-from app.filters import exact_field, filter_query
-from app.query_params import (
+from app.api.query_params import (
     Filter,
     Instant,
     NamespaceParams,
-    described,
     exclusive_window,
-    filters_of,
-    load_args,
 )
-from app.records import surface_record
-from app.search import SearchRequest
-from app.self_audit import note
-from app.services import get_services
+from app.api.surface import surface_call
+from app.audit.notes import note
+from app.engine.distinct import kinds_with_actions
+from app.engine.extension import current_engine
+from app.engine.filters import exact_field
+from app.errors import InvalidInput
+from app.model.fields import WASABI
+from app.model.records import surface_record
 
 bp = Blueprint("wasabi", __name__, url_prefix="/api/data/audit")
 
@@ -88,19 +82,12 @@ def list_audit_events() -> ResponseReturnValue:
         200:
           description: "`{audit_events: [records], total, page}`"
     """
-    loaded = load_args(_LIST, request.args)
-    principal, namespace = key_namespace(loaded["namespace"])
-    search = SearchRequest(
-        namespace=namespace,
-        query=filter_query(filters_of(_LIST, loaded)),
-        window=exclusive_window(loaded["from_"], loaded["to"], "from", "to"),
-        limit=loaded["count"],
-        sort=SORT,
-        order_by=exact_field(loaded["order"]),
-        offset=loaded["page"] * loaded["count"],
-    )
+    call = surface_call(_LIST)
+    loaded = call.params
     try:
-        result = noted_search(search, principal.key_id, described(request.args))
+        result = call.search(exclusive_window(loaded["from_"], loaded["to"], "from", "to"),
+                             loaded["count"], SORT, order_by=exact_field(loaded["order"]),
+                             offset=loaded["page"] * loaded["count"])
     except InvalidInput as exc:
         if exc.details.get("field") != "offset":
             raise
@@ -122,9 +109,8 @@ def list_filters() -> ResponseReturnValue:
         200:
           description: "`{target_kinds: [{name, action_keys: [...]}]}`"
     """
-    loaded = load_args(_NAMESPACE_ONLY, request.args)
-    _, namespace = key_namespace(loaded["namespace"])
-    kinds = kinds_with_actions(get_services().engine, namespace, exact_field("target_kind"),
+    namespace = surface_call(_NAMESPACE_ONLY).namespace
+    kinds = kinds_with_actions(current_engine(), namespace, exact_field("target_kind"),
                                exact_field("action_key"))
     note("audit.aggregate", namespace, query="target kinds and action keys", count=len(kinds))
     return {"target_kinds": [{"name": kind, "action_keys": actions} for kind, actions in kinds]}
@@ -143,10 +129,5 @@ def get_audit_event(event_id: str) -> ResponseReturnValue:
         200:
           description: "the record: `{id, user_id, action_key, target_kind, target_id, time}`"
     """
-    loaded = load_args(_NAMESPACE_ONLY, request.args)
-    _, namespace = key_namespace(loaded["namespace"])
-    event = (get_services().store.get(namespace, event_id)
-             if ID_PATTERN.fullmatch(event_id) else None)
-    if event is None:
-        raise NotFound(f"no audit event {event_id!r}")
+    event = surface_call(_NAMESPACE_ONLY).event(event_id, f"no audit event {event_id!r}")
     return surface_record(event, WASABI)

@@ -108,11 +108,6 @@ class Checkpoint:
         return cls(**values)
 
 
-def document_id(namespace: str, seq: int) -> str:
-    """The ``_id`` of a checkpoint: one per namespace and seq, so a seq is written once."""
-    return f"{namespace}:{seq:012d}"
-
-
 @dataclass(frozen=True)
 class ChainProblem:
     """Something wrong with the checkpoints themselves (not with the events)."""

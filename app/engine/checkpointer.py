@@ -19,7 +19,7 @@ import threading
 import time
 
 from app.engine.sealer import Sealer
-from app.lease import Lease
+from app.store.lease import Lease
 
 LEASE_NAME = "checkpointer"
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from app.checkpoint_store import CheckpointStore
 from app.engine.manifest import VERSION, BodyDigest, trailer_line
 from app.engine.signing import SigningKey
-from app.time_window import TimeWindow
-from app.timestamps import TimestampError, format_ns, parse_timestamp
+from app.model.time_window import TimeWindow
+from app.model.timestamps import TimestampError, format_ns, parse_timestamp
+from app.store.checkpoints import CheckpointStore
 
 
 def window_text(window: TimeWindow) -> dict[str, str | None]:
@@ -45,24 +45,26 @@ class SignedExport:
         self.namespace = namespace
         self.manifest = manifest
         latest = checkpoints.latest(namespace)
-        self.sealed_to = None if latest is None else _position(latest.last.as_dict())
-        self.latest_seq = 0 if latest is None else latest.seq
+        last = None if latest is None else latest.get("last")
+        self.sealed_to = _position(last) if isinstance(last, dict) else None
+        self.latest_seq = 0 if latest is None else int(latest.get("seq", 0))
         self.count = 0
         self.unsealed = 0
         self.low: tuple[int, str] | None = None
         self.high: tuple[int, str] | None = None
 
-    def seen(self, event: dict[str, Any]) -> None:
-        """Note one exported event."""
+    def seen(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Note one exported event; return it unchanged."""
         self.count += 1
         position = _position(event)
         if position is None or self.sealed_to is None or position > self.sealed_to:
             self.unsealed += 1
-            return
+            return event
         if self.low is None or position < self.low:
             self.low = position
         if self.high is None or position > self.high:
             self.high = position
+        return event
 
     def covering(self) -> list[dict[str, Any]]:
         """``seq`` and ``hash`` of each checkpoint whose interval holds an exported event."""

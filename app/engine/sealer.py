@@ -21,13 +21,13 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from app.checkpoint_store import CheckpointStore, SealConflict
 from app.engine.checkpoint import Checkpoint, StreamPosition
 from app.engine.interval_hash import GENESIS, IntervalHash
 from app.engine.signing import SigningKey
 from app.engine.stream_reader import Position, StreamReader, position_of, stream_query
-from app.es import store_errors
-from app.timestamps import format_ns
+from app.model.timestamps import format_ns
+from app.store.checkpoints import CheckpointStore, SealConflict
+from app.store.client import store_errors
 
 MAX_EVENTS = 20_000  # events per checkpoint at most: bounded documents, parallel verify
 witness = logging.getLogger("auditlog.checkpoint")
@@ -82,7 +82,8 @@ class Sealer:
     def seal(self, namespace: str, now_ns: int | None = None) -> list[Checkpoint]:
         """Seal ``namespace``'s events after its last checkpoint up to the watermark."""
         now_ns = time.time_ns() if now_ns is None else now_ns
-        previous = self.checkpoints.latest(namespace)
+        latest = self.checkpoints.latest(namespace)
+        previous = None if latest is None else Checkpoint.from_document(latest)
         after: Position | None = None
         if previous is not None:
             after = position_of(previous.last.ingested_at, previous.last.id)
@@ -93,7 +94,7 @@ class Sealer:
             if not self.may_write():
                 break
             try:
-                self.checkpoints.create(checkpoint)
+                self.checkpoints.create(namespace, checkpoint.seq, checkpoint.document())
             except SealConflict:
                 break  # another sealer wrote this seq: it goes on from there
             witness.info("checkpoint sealed", extra={"checkpoint": checkpoint.public_dict(),

@@ -10,19 +10,22 @@ consistent snapshot with several threads).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from app.es import store_errors
-from app.timestamps import format_ns, parse_timestamp
+from app.errors import StoreUnavailable
+from app.model.timestamps import format_ns, parse_timestamp
+from app.store.client import store_errors
 
 NANOS = "strict_date_optional_time_nanos"
 PAGE = 5_000
 SORT = [{"ingested_at": {"order": "asc"}}, {"id": {"order": "asc"}}]
 _FILTER_PATH = "pit_id,hits.hits._source,hits.hits.sort"
+_PIT_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 Position = tuple[int, str]
 
@@ -95,11 +98,22 @@ class StreamReader:
             resume = hits[-1]["sort"]
 
     def open_pit(self, keep_alive: str = "5m") -> dict[str, Any]:
-        """A point-in-time over the event indices (close it with ``close_pit``)."""
-        with store_errors():
-            pit_id = self.client.open_point_in_time(index=self.pattern, keep_alive=keep_alive,
-                                                    ignore_unavailable=True)["id"]
-        return {"id": pit_id, "keep_alive": keep_alive}
+        """A point-in-time over the event indices (close it with ``close_pit``).
+
+        An index created a moment ago (a new month, the self-audit writer's) fails
+        the opening with 503 until its shard has started: retried a few times.
+        """
+        for pause in (*_PIT_PAUSES, None):
+            try:
+                with store_errors():
+                    pit_id = self.client.open_point_in_time(
+                        index=self.pattern, keep_alive=keep_alive, ignore_unavailable=True)["id"]
+                return {"id": pit_id, "keep_alive": keep_alive}
+            except StoreUnavailable:
+                if pause is None:
+                    raise
+                time.sleep(pause)
+        raise AssertionError("unreachable")
 
     def close_pit(self, pit: dict[str, Any]) -> None:
         """Release a point-in-time."""

@@ -18,12 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.checkpoint_store import CheckpointStore
 from app.engine.checkpoint import Checkpoint, chain_problems
 from app.engine.interval_hash import chained_hash, differences, leaf_line, unpack_leaves
 from app.engine.signing import PublicKey
 from app.engine.stream_reader import Position, StreamReader, position_of, stream_query
-from app.es import store_errors
+from app.store.checkpoints import CheckpointStore
+from app.store.client import store_errors
 
 
 @dataclass(frozen=True)

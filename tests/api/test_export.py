@@ -12,12 +12,12 @@ from elasticsearch import Elasticsearch
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.export_formats import CSV_COLUMNS
-from app.query import compile_query
-from app.search import SortValues
-from app.services import get_services
-from app.time_window import TimeWindow
-from app.timestamps import NS_PER_S, format_ns
+from app.api.streaming import CSV_COLUMNS
+from app.engine.extension import current_engine
+from app.engine.query import compile_query
+from app.engine.search import SortValues
+from app.model.time_window import TimeWindow
+from app.model.timestamps import NS_PER_S, format_ns
 
 COUNT = 20_000
 BASE_NS = 1_700_000_000 * NS_PER_S
@@ -145,7 +145,7 @@ def test_after_resumes_strictly_after_the_last_event(client, admin, loaded, sort
 def test_sliced_reads_keep_the_order_of_one_chain(app, loaded, readers, sort, page_size,
                                                   slice_events) -> None:
     with app.app_context():
-        engine = get_services().engine
+        engine = current_engine()
         events = engine.iter_events(NS, compile_query(""), TimeWindow(None, None), sort,
                                     page_size=page_size, readers=readers,
                                     slice_events=slice_events)
@@ -162,7 +162,7 @@ def test_sliced_reads_of_half_open_windows(app, loaded, start, end, sort) -> Non
     inside = {i: t for i, t in loaded.items()
               if (start is None or t >= start) and (end is None or t <= end)}
     with app.app_context():
-        events = get_services().engine.iter_events(
+        events = current_engine().iter_events(
             NS, compile_query(""), TimeWindow(start, end), sort, page_size=100, readers=3,
             slice_events=300)
         assert [e["id"] for e in events] == _expected(inside, descending=sort == "DESCENDING")
@@ -173,7 +173,7 @@ def test_sliced_reads_resume_strictly_after(app, loaded, sort) -> None:
     expected = _expected(loaded, descending=sort == "DESCENDING")
     last = expected[4_999]
     with app.app_context():
-        events = get_services().engine.iter_events(
+        events = current_engine().iter_events(
             NS, compile_query(""), TimeWindow(None, None), sort,
             SortValues(loaded[last], last), page_size=100, readers=3, slice_events=300)
         assert [e["id"] for e in events] == expected[5_000:]

@@ -11,17 +11,17 @@ from elasticsearch import Elasticsearch
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import self_audit
+from app.audit import notes as self_audit
 from app.cli import main
-from app.timestamps import month_of
+from app.model.timestamps import month_of
 from tests.api.api_keys import ADMIN, create_key
 
 URL = "/api/v1/holds"
 
 
 def _system_events(app: Flask, action: str) -> list[dict]:
-    assert self_audit.flush(app)
-    app.extensions["auditlog"].store.refresh()
+    assert self_audit.get_writer(app).flush()
+    app.extensions["auditlog.store"].events.refresh()
     response = app.test_client().post(
         "/api/v1/namespaces/system/events/search", headers=ADMIN,
         json={"query": f'{{action="{action}"}}', "sort": "ASCENDING",

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.self_audit import flush
-from app.services import get_services
-from app.timestamps import NS_PER_S, format_ns, parse_timestamp
+from app.audit.notes import get_writer
+from app.model.timestamps import NS_PER_S, format_ns, parse_timestamp
+from app.store.extension import store
 from tests.api.api_keys import ADMIN, create_key
 from tests.api.test_search import ingest
 
@@ -232,9 +232,9 @@ def test_get_record(client: FlaskClient, key: dict[str, str]) -> None:
 
 
 def _activity(app: Flask, client: FlaskClient, headers: dict[str, str], **params: Any) -> Any:
-    flush(app)
+    get_writer(app).flush()
     with app.app_context():
-        get_services().store.refresh()
+        store.events.refresh()
     return client.get("/audit/apikey/activity", query_string=params, headers=headers)
 
 

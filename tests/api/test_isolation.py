@@ -254,11 +254,11 @@ def test_key_for_both_sees_one_namespace_per_request(client: FlaskClient, keys) 
 def test_a_key_activity_holds_only_its_own_requests(app: Flask, client: FlaskClient, keys,
                                                     from_b) -> None:
     """Immuta's ``/audit/apikey/activity`` reads namespace ``system``, filtered to the key."""
-    from app import self_audit
+    from app.audit import notes as self_audit
 
     assert send(client, search(A), keys["A"]).status_code == 200
-    assert self_audit.flush(app)
-    app.extensions["auditlog"].store.refresh()
+    assert self_audit.get_writer(app).flush()
+    app.extensions["auditlog.store"].events.refresh()
     response = client.get("/audit/apikey/activity", headers=keys["A"])
     assert response.status_code == 200, response.json
     records = response.json["value"]

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.cli import main as cli
-from app.keys import get_key_store
-from app.timestamps import format_ns, parse_timestamp
+from app.cli.commands import main as cli
+from app.model.timestamps import format_ns, parse_timestamp
+from app.store.extension import store
 from tests.api.api_keys import ADMIN, bearer, create_key
 from tests.conftest import make_test_app
 
@@ -134,7 +134,7 @@ def test_revocation_through_another_instance_takes_effect_within_the_ttl(
 
 def test_expired_key_is_401(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
-        expired = get_key_store().create("expired", "reader", ["k-one"],
+        expired = store.keys.create("expired", "reader", ["k-one"],
                                          expires_at=parse_timestamp("2020-01-01T00:00:00Z"))
     assert read(client, bearer(expired.secret), "k-one").status_code == 401
     soon = format_ns(time.time_ns() + 1_500_000_000, 6)
@@ -236,7 +236,7 @@ def test_cli_create_list_revoke(es_url: str, index_prefix: str, app: Flask,
 
     revoked = runner.invoke(cli, ["keys", "revoke", created["id"]], env=env)
     assert revoked.exit_code == 0, revoked.output
-    app.extensions["auditlog.keys"].forget()  # as if this instance's TTL had passed
+    app.extensions["auditlog.store"].keys.forget()  # as if this instance's TTL had passed
     assert ingest(client, headers, "k-two").status_code == 401
     missing = runner.invoke(cli, ["keys", "revoke", "0123456789abcdef"], env=env)
     assert missing.exit_code == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from app import metrics
+from app.observe import metrics
 
 
 def _samples(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -6,7 +6,7 @@ import re
 
 from flask import Flask
 
-from app.openapi import UNDOCUMENTED
+from app.api.openapi import UNDOCUMENTED
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 

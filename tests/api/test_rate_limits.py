@@ -12,9 +12,9 @@ import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
 
-from app.auth import require
-from app.keys import get_key_store
-from app.ratelimit import export_limit, export_limit_if, scroll_open_limit
+from app.access.auth import require
+from app.access.ratelimit import export_limit, export_limit_if, scroll_open_limit
+from app.store.extension import store
 from tests.api.api_keys import ADMIN, bearer
 from tests.conftest import make_test_app
 
@@ -64,7 +64,7 @@ def export_app(es_url: str, index_prefix: str) -> Flask:
 def reader_key(app: Flask) -> dict[str, str]:
     """A fresh key, made without a request (the admin key has a small budget here too)."""
     with app.app_context():
-        return bearer(get_key_store().create("rate-limited", "reader", ["rl"]).secret)
+        return bearer(store.keys.create("rate-limited", "reader", ["rl"]).secret)
 
 
 def read(client: FlaskClient, headers: dict[str, str], **environ: str):

@@ -6,7 +6,7 @@ import logging
 
 import orjson
 
-from app.json_logs import _MARK
+from app.observe.json_logs import _MARK
 from tests.conftest import ADMIN_KEY
 
 

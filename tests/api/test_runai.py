@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.self_audit import flush
+from app.audit.notes import get_writer
 from tests.api.api_keys import ADMIN, create_key
 from tests.api.test_search import ingest
 
@@ -199,8 +199,8 @@ def test_download_is_recorded_as_an_export(app: Flask, client: FlaskClient) -> N
     response = audit(client, headers, download="true")
     assert len(orjson.loads(response.get_data())) == len(EVENTS)
     response.close()  # the event is recorded when the stream is closed
-    flush(app)
-    app.extensions["auditlog"].store.refresh()
+    get_writer(app).flush()
+    app.extensions["auditlog.store"].events.refresh()
     activity = client.get("/audit/apikey/activity", headers=headers).json["value"]
     assert activity[0]["action"] == "audit.export"
     assert activity[0]["extra"]["count"] == len(EVENTS)

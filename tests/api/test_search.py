@@ -8,7 +8,7 @@ import orjson
 import pytest
 from flask.testing import FlaskClient
 
-from app.timestamps import NS_PER_S, format_ns
+from app.model.timestamps import NS_PER_S, format_ns
 from tests.conftest import make_test_app
 
 BASE_NS = 1_714_560_000 * NS_PER_S  # 2024-05-01T10:40:00Z

@@ -10,9 +10,9 @@ from elasticsearch import Elasticsearch
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import self_audit
-from app.audit_writer import AuditWriter
-from app.store import EventStore
+from app.audit import notes as self_audit
+from app.audit.writer import AuditWriter
+from app.store.events import EventStore
 from tests.api.api_keys import ADMIN, create_key
 from tests.conftest import make_test_app
 
@@ -32,8 +32,8 @@ def stored(app: Flask) -> None:
 
 def trail(app: Flask, key_id: str, query: str = "") -> list[dict[str, Any]]:
     """The system events of one key, oldest first, after writing every queued one."""
-    assert self_audit.flush(app)
-    app.extensions["auditlog"].store.refresh()
+    assert self_audit.get_writer(app).flush()
+    app.extensions["auditlog.store"].events.refresh()
     matchers = f'api_key_id="{key_id}"' + (f", {query}" if query else "")
     response = app.test_client().post("/api/v1/namespaces/system/events/search", headers=ADMIN,
                                       json={"query": "{" + matchers + "}", "sort": "ASCENDING"})
@@ -136,7 +136,7 @@ def test_refused_requests_without_a_note_leave_no_event(app: Flask,
     assert client.post(f"/api/v1/namespaces/{NS}/events", json=EVENTS[0],
                        headers=headers).status_code == 403
     assert trail(app, created["id"]) == []
-    assert self_audit.dropped_events(app) == 0
+    assert self_audit.get_writer(app).dropped == 0
 
 
 def test_self_audit_can_be_switched_off(es_url: str, index_prefix: str) -> None:

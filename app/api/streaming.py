@@ -1,0 +1,175 @@
+"""The streaming writers: every export-like answer (the native export, Run:ai's download)
+goes through ``stream_events``, in one of ``FORMATS``, in bounded chunks.
+
+``stream_events`` reads the first event before the response starts (so opening
+the point-in-time and the first page can still fail as a JSON error), then
+streams the rest; however the stream ends (done, client gone, store failure) the
+event iterator is closed (freeing its point-in-time), the exported events are
+counted in the metric, and the request's self-audit note gets the final count.
+A failure of Elasticsearch mid-stream aborts the connection (no terminating
+chunk), so a client never mistakes a cut stream for a complete one.
+
+NDJSON: one event per line, exactly as stored (orjson).
+
+CSV: a header row, then one row per event (RFC 4180 quoting, CRLF line ends).
+The columns are fixed, so no buffering is needed to discover them: every field
+of the registry (``app.fields``) in its order, nested fields flattened with
+dotted names (``actor.id``, ``target.kind``), then one ``labels`` column.
+Labels are free-form, so their keys are not known before the last event;
+rather than buffer the export (or reveal other tenants' label keys from the
+index mapping), the ``labels`` column holds the event's labels as one JSON
+object (``{"env":"prod","team":"admins"}``). The not-indexed objects
+``context`` and ``body`` are likewise JSON text. A missing field is an empty
+cell.
+
+JSON array (Run:ai's ``logs.json``): one valid array, a record per line.
+
+Every writer emits chunks of about ``CHUNK_BYTES``: memory stays at one chunk
+whatever the size of the export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from flask import Response, stream_with_context
+
+from app.audit.notes import AuditNote
+from app.model.fields import OBJECT, REGISTRY
+from app.observe import metrics
+
+CHUNK_BYTES = 64 * 1024
+LABELS_COLUMN = "labels"
+CSV_COLUMNS: tuple[str, ...] = (*(f.name for f in REGISTRY), LABELS_COLUMN)
+_JSON_COLUMNS = frozenset({f.name for f in REGISTRY if f.kind == OBJECT} | {LABELS_COLUMN})
+_PATHS: tuple[tuple[str, ...], ...] = tuple(tuple(c.split(".")) for c in CSV_COLUMNS)
+
+
+def _cell(event: dict[str, Any], column: str, path: tuple[str, ...]) -> str:
+    value: Any = event
+    for part in path:
+        if not isinstance(value, dict):
+            return ""
+        value = value.get(part)
+        if value is None:
+            return ""
+    if column in _JSON_COLUMNS or isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def csv_row(event: dict[str, Any]) -> list[str]:
+    """The CSV cells of one event, in ``CSV_COLUMNS`` order."""
+    return [_cell(event, column, path) for column, path in zip(CSV_COLUMNS, _PATHS, strict=True)]
+
+
+def ndjson_chunks(events: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """NDJSON: one orjson line per event, yielded in chunks of about CHUNK_BYTES."""
+    lines: list[bytes] = []
+    size = 0
+    for event in events:
+        line = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+        lines.append(line)
+        size += len(line)
+        if size >= CHUNK_BYTES:
+            yield b"".join(lines)
+            lines, size = [], 0
+    if lines:
+        yield b"".join(lines)
+
+
+def csv_chunks(events: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """CSV: the header row, then one row per event, in chunks of about CHUNK_BYTES."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for event in events:
+        writer.writerow(csv_row(event))
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def json_array_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """A JSON array of ``records``, one per line, in chunks of about CHUNK_BYTES."""
+    parts: list[bytes] = [b"["]
+    size = 0
+    separator = b"\n"
+    for record in records:
+        part = separator + orjson.dumps(record)
+        separator = b",\n"
+        parts.append(part)
+        size += len(part)
+        if size >= CHUNK_BYTES:
+            yield b"".join(parts)
+            parts, size = [], 0
+    parts.append(b"\n]\n")
+    yield b"".join(parts)
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """A named export format: its media type and its chunk writer."""
+
+    name: str
+    mimetype: str
+    chunks: Callable[[Iterable[dict[str, Any]]], Iterator[bytes]]
+
+
+FORMATS: dict[str, ExportFormat] = {
+    "ndjson": ExportFormat("ndjson", "application/x-ndjson", ndjson_chunks),
+    "csv": ExportFormat("csv", "text/csv", csv_chunks),
+}
+JSON_ARRAY = ExportFormat("runai-json", "application/json", json_array_chunks)
+
+Shape = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _counted(first: dict[str, Any] | None, rest: Iterator[dict[str, Any]],
+             shape: Shape | None, done: Callable[[int], None]) -> Iterator[dict[str, Any]]:
+    """``first`` then ``rest``, shaped; ``rest`` closed and ``done(count)`` called however
+    it ends."""
+    count = 0
+    try:
+        if first is not None:
+            yield shape(first) if shape else first
+            count = 1
+            for event in rest:
+                yield shape(event) if shape else event
+                count += 1
+    finally:
+        rest.close()
+        done(count)
+
+
+def stream_events(events: Iterator[dict[str, Any]], export_format: ExportFormat,
+                  noted: AuditNote, shape: Shape | None = None,
+                  filename: str | None = None,
+                  wrap: Callable[[Iterator[bytes]], Iterator[bytes]] | None = None,
+                  ) -> Response:
+    """The streamed response of ``events`` in ``export_format`` (each event through ``shape``
+    first, when given); ``filename`` makes it an attachment; ``wrap`` sees every chunk and
+    may add its own at the end (the signed manifest). Raises (before streaming) what
+    reading the first event raises."""
+    first = next(events, None)
+
+    def done(count: int) -> None:
+        metrics.EXPORTED.labels(export_format.name).inc(count)
+        noted.count = count
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    body = export_format.chunks(_counted(first, events, shape, done))
+    if wrap is not None:
+        body = wrap(body)
+    return Response(stream_with_context(body), mimetype=export_format.mimetype,
+                    headers=headers)

@@ -1,0 +1,5 @@
+"""``python -m app.cli``: the ``auditlog`` command."""
+
+from app.cli.commands import main
+
+main()

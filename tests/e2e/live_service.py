@@ -1,0 +1,72 @@
+"""A real ``auditlog serve`` (gunicorn) in a subprocess, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from tests.conftest import signing_key_file
+
+BIN = Path(sys.executable).parent / "auditlog"
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+                 **env: str) -> Iterator[str]:
+    """Run the service under gunicorn until the block ends; yield its base URL."""
+    with live_process(es_url, prefix, admin_key, workers, **env) as (url, _):
+        yield url
+
+
+@contextmanager
+def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+                 **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like ``live_service``, and yield the process too (its stderr is a pipe: the
+    caller reads it, or it is read only when the service does not start)."""
+    port = free_port()
+    environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
+               "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
+               "AUDITLOG_EXPORT_RATE_LIMIT": "100000/second", "AUDITLOG_LOG_LEVEL": "WARNING",
+               "AUDITLOG_CHECKPOINT_INTERVAL": "0",  # tests that seal turn it on
+               "AUDITLOG_SIGNING_KEY": signing_key_file(), **env}
+    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = subprocess.Popen(
+        [str(BIN), "serve", "--port", str(port), "--workers", str(workers), "--threads", "4"],
+        env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:  # not up yet, or too busy to answer in 1 s
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the service did not start: {process.stderr.read()!r}")
+            time.sleep(0.2)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
