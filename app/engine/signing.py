@@ -8,7 +8,8 @@ Where the key comes from, in this order:
 2. Otherwise ``signing-key.pem`` in the data folder, generated on first start:
    written to a temporary file readable by its owner only (0600, in a folder
    made 0700) and linked into place, so instances starting at once on one
-   machine end with the same key and nobody ever reads a half-written one.
+   machine end with the same key and nobody ever reads a half-written one. A
+   key file there that another user owns, or that others may read, is refused.
 
 The public half is published at ``GET /api/v1/integrity/public-key`` as raw
 32 bytes in base64 and as PEM; signatures travel as base64 of the 64 raw bytes.
@@ -147,7 +148,18 @@ def load_signing_key(configured: str | None, data_dir: Path) -> SigningKey:
             _create(path)
         except OSError as exc:
             raise SigningKeyError(f"cannot create the signing key {path}: {exc}") from exc
+    _check_private(path)
     return _read(path)
+
+
+def _check_private(path: Path) -> None:
+    """Refuse a data-folder key that another user owns or may read or write."""
+    info = path.stat()
+    if info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise SigningKeyError(f"the signing key {path} must belong to this user with mode "
+                              f"0600 (it has owner {info.st_uid}, mode "
+                              f"{info.st_mode & 0o777:04o}); fix it or set "
+                              "AUDITLOG_SIGNING_KEY")
 
 
 def load_public_key(configured: str | None, data_dir: Path) -> PublicKey:

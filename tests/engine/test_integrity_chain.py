@@ -128,6 +128,13 @@ def test_key_generated_once_with_owner_only_permissions(tmp_path: Path) -> None:
     assert load_public_key(None, folder).raw_base64 == first.public.raw_base64
 
 
+def test_data_folder_key_readable_by_others_is_refused(tmp_path: Path) -> None:
+    load_signing_key(None, tmp_path)
+    os.chmod(tmp_path / KEY_FILE, 0o644)
+    with pytest.raises(SigningKeyError, match="mode 0600"):
+        load_signing_key(None, tmp_path)
+
+
 def test_configured_key_and_public_only_file(tmp_path: Path) -> None:
     made = load_signing_key(None, tmp_path / "a")
     configured = load_signing_key(str(tmp_path / "a" / KEY_FILE), tmp_path / "unused")
