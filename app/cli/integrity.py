@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import click
@@ -22,6 +22,7 @@ from app.engine.manifest import verify_export
 from app.engine.signing import PublicKey, SigningKeyError, load_public_key
 from app.engine.stream_reader import StreamReader
 from app.engine.verifier import Verifier
+from app.engine.witness import witnessed
 from app.errors import AuditlogError
 from app.model.timestamps import TimestampError, parse_timestamp
 from app.store import local_node
@@ -111,10 +112,14 @@ def verify_export_command(file: Path, public_key_file: Path | None) -> None:
               help="Unix seconds or RFC 3339: only intervals ingested until then.")
 @click.option("--readers", default=4, show_default=True, type=click.IntRange(1, 32),
               help="Intervals read from Elasticsearch at once.")
+@click.option("--witness", "witness_file", type=click.File("rb"), default=None,
+              help="The service's log (JSON lines) kept outside: each checkpoint line of "
+                   "NAMESPACE must be in Elasticsearch, unchanged.")
 @_public_key
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def verify_command(namespace: str, since: str | None, until: str | None, readers: int,
-                   public_key_file: Path | None, quiet: bool) -> None:
+                   witness_file: IO[bytes] | None, public_key_file: Path | None,
+                   quiet: bool) -> None:
     """Recompute NAMESPACE's sealed intervals from Elasticsearch and compare.
 
     Reads Elasticsearch directly with the service's configuration (no API key).
@@ -132,6 +137,7 @@ def verify_command(namespace: str, since: str | None, until: str | None, readers
             bounds.append(None if value is None else parse_timestamp(value)[0])
         except TimestampError as exc:
             _fail(f"{name}: {exc}", USAGE)
+    witness = None if witness_file is None else witnessed(witness_file, namespace)
     values = settings.from_environment()
     bar = tqdm(unit="ev", unit_scale=True, file=sys.stderr, disable=quiet, desc="verify")
     try:
@@ -145,7 +151,7 @@ def verify_command(namespace: str, since: str | None, until: str | None, readers
             bar.refresh()
 
         report = verifier.verify(namespace, bounds[0], bounds[1], on_events=bar.update,
-                                 on_plan=planned)
+                                 on_plan=planned, witness=witness)
     except AuditlogError as exc:
         bar.close()
         _fail(exc.message, USAGE)

@@ -22,6 +22,7 @@ from app.engine.checkpoint import Checkpoint, chain_problems
 from app.engine.interval_hash import chained_hash, differences, leaf_line, unpack_leaves
 from app.engine.signing import PublicKey
 from app.engine.stream_reader import Position, StreamReader, position_of, stream_query
+from app.engine.witness import witness_problems
 from app.store.checkpoints import CheckpointStore
 from app.store.client import store_errors
 
@@ -98,9 +99,11 @@ class Verifier:
 
     def verify(self, namespace: str, since_ns: int | None = None, until_ns: int | None = None,
                on_events: Callable[[int], None] | None = None,
-               on_plan: Callable[[int], None] | None = None) -> Report:
+               on_plan: Callable[[int], None] | None = None,
+               witness: dict[int, dict[str, Any]] | None = None) -> Report:
         """Verify ``namespace``; ``on_plan(total events)`` then ``on_events(n)`` report
-        progress."""
+        progress. ``witness``: checkpoints from the log kept outside (``app.engine.witness``),
+        compared with the stored ones of the window."""
         report = Report(namespace)
         checkpoints, previous, problems = self.plan(namespace, since_ns, until_ns)
         report.findings.extend(problems)
@@ -108,6 +111,12 @@ class Verifier:
         for problem in chain_problems(checkpoints, self.key, previous):
             report.findings.append(Finding(problem.seq, "chain" if "chain" in problem.message
                                            else "checkpoint", problem.message))
+        if witness is not None and (checkpoints or since_ns is None):
+            low = checkpoints[0].seq if since_ns is not None else 1
+            high = checkpoints[-1].seq if until_ns is not None and checkpoints else None
+            stored = {c.seq: c for c in checkpoints}
+            for problem in witness_problems(witness, stored, self.key, low, high):
+                report.findings.append(Finding(problem.seq, "witness", problem.message))
         if on_plan is not None:
             on_plan(sum(c.count for c in checkpoints))
         intervals: list[_Interval] = []

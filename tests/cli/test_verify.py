@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 from flask import Flask
 
 from app.cli import main
+from app.engine.checkpoint import Checkpoint
 from app.engine.integrity import current_integrity
 from app.engine.sealer import Sealer
 from app.engine.signing import KEY_FILE, load_signing_key
@@ -73,7 +75,7 @@ def _sealer(app: Flask) -> Sealer:
                       integrity.signing_key, settle_ns=0, max_events=PER_CHECKPOINT)
 
 
-def _seeded(app: Flask, es: Elasticsearch, prefix: str, namespace: str) -> int:
+def _seeded(app: Flask, es: Elasticsearch, prefix: str, namespace: str) -> list[Checkpoint]:
     """Two sealing rounds over 100 events (25+25+10, 25+15); then 10 unsealed events."""
     _write(es, prefix, namespace, range(0, 60), BASE_NS)
     sealed = _sealer(app).seal(namespace)
@@ -82,7 +84,7 @@ def _seeded(app: Flask, es: Elasticsearch, prefix: str, namespace: str) -> int:
     sealed += _sealer(app).seal(namespace)
     _write(es, prefix, namespace, range(100, 110), BASE_NS)
     es.indices.refresh(index=f"{prefix}-checkpoints")
-    return len(sealed)
+    return sealed
 
 
 def _verify(*args: str):
@@ -147,7 +149,7 @@ def test_checkpoints_api_for_the_namespace_readers(app: Flask, es: Elasticsearch
 def test_tampering_is_named(app: Flask, es: Elasticsearch, index_prefix: str, env: None,
                             tamper: str) -> None:
     namespace = f"tamper-{tamper}"
-    assert _seeded(app, es, index_prefix, namespace) == 5
+    assert len(_seeded(app, es, index_prefix, namespace)) == 5
     clean = _verify(namespace)
     assert clean.exit_code == 0, clean.output
     index = f"{index_prefix}-events-2024.03"
@@ -177,6 +179,23 @@ def test_tampering_is_named(app: Flask, es: Elasticsearch, index_prefix: str, en
     assert result.exit_code == 1, result.output
     for line in expected:
         assert f"TAMPERED: {line}" in result.output, result.output
+
+
+def test_witness_log_shows_deleted_newest_checkpoints(app: Flask, es: Elasticsearch,
+                                                      index_prefix: str, env: None,
+                                                      tmp_path: Path) -> None:
+    namespace = "witnessed"
+    sealed = _seeded(app, es, index_prefix, namespace)
+    log = tmp_path / "service.log"
+    log.write_bytes(b"[gunicorn] booting\n" + b"".join(
+        orjson.dumps({"logger": "auditlog.checkpoint", "message": "checkpoint sealed",
+                      "checkpoint": c.public_dict()}) + b"\n" for c in sealed))
+    assert _verify(namespace, "--witness", str(log)).exit_code == 0
+    es.delete(index=f"{index_prefix}-checkpoints", id=document_id(namespace, 5), refresh=True)
+    assert _verify(namespace).exit_code == 0  # the chain merely ends earlier
+    result = _verify(namespace, "--witness", str(log))
+    assert result.exit_code == 1, result.output
+    assert "TAMPERED: checkpoint 5: sealed (witness log) but missing" in result.output
 
 
 def test_verify_usage_errors(env: None, tmp_path: Path, monkeypatch) -> None:
