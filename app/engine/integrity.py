@@ -9,6 +9,7 @@ the current app.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Mapping
@@ -88,6 +89,8 @@ class IntegrityState:
                     try:
                         self.checkpointer = self.make_checkpointer()
                         self.checkpointer.start()
+                        # A clean exit hands the lease over at once instead of letting it lapse.
+                        atexit.register(self.checkpointer.stop, 5.0)
                         return
                     except Exception:  # the key unreadable, the store down: say so, retry
                         log.warning("the checkpointer could not start; retrying",
