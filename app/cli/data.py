@@ -144,7 +144,7 @@ def export_command(namespace: str, url: str, key: str, query: str, start_time: s
     A resumed export has none.
     """
     from app.cli.bulk_export import export_to, is_broken_stream, resume_point
-    from app.engine.manifest import move_to_sidecar
+    from app.engine.manifest import locate, move_to_sidecar
 
     params: dict[str, Any] = {"query": query, "start_time": start_time, "end_time": end_time,
                               "format": fmt, "sort": sort}
@@ -153,6 +153,9 @@ def export_command(namespace: str, url: str, key: str, query: str, start_time: s
     if resume and output is None:
         _fail("--resume needs --output FILE")
     if resume and output is not None and output.exists() and output.stat().st_size:
+        if locate(output) is not None:
+            _fail(f"{output} is complete: it has its signed manifest (check it with "
+                  "`auditlog verify-export`)")
         try:
             point = resume_point(output, fmt == "csv")
         except (ValueError, KeyError, UnicodeDecodeError) as exc:

@@ -3,6 +3,11 @@
 ``holds`` talks to a running service (``--url``, admin key), so every change
 is recorded in the service's own audit trail. ``verify-export`` reads only
 the file (and the service's public key when this machine has it).
+
+``verify`` imports the Elasticsearch side when it runs, as the data commands
+do: importing this module (``auditlog serve`` does) must not import
+prometheus_client before its multi-process mode is set up
+(``app.observe.multiprocess.prepare``).
 """
 
 from __future__ import annotations
@@ -20,14 +25,10 @@ from app import config as settings
 from app.cli.service_client import ServiceClient, ServiceError, error_message
 from app.engine.manifest import verify_export
 from app.engine.signing import PublicKey, SigningKeyError, load_public_key
-from app.engine.stream_reader import StreamReader
-from app.engine.verifier import Verifier
 from app.engine.witness import witnessed
 from app.errors import AuditlogError
 from app.model.timestamps import TimestampError, parse_timestamp
 from app.store import local_node
-from app.store.checkpoints import CheckpointStore
-from app.store.client import make_client
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 # Exit statuses of the verifiers (DESIGN §13).
@@ -127,6 +128,11 @@ def verify_command(namespace: str, since: str | None, until: str | None, readers
     break in the checkpoint chain. Exit status 0 when intact, 1 when tampering
     was found, 2 on a usage or connection error.
     """
+    from app.engine.stream_reader import StreamReader
+    from app.engine.verifier import Verifier
+    from app.store.checkpoints import CheckpointStore
+    from app.store.client import make_client
+
     key = trusted_key(public_key_file)
     if key is None:
         _fail("no public key: set AUDITLOG_SIGNING_KEY as the service has it, or pass "
