@@ -25,16 +25,20 @@ def free_port() -> int:
 
 @contextmanager
 def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
-                 **env: str) -> Iterator[str]:
-    """Run the service under gunicorn until the block ends; yield its base URL."""
-    port = free_port()
+                 port: int | None = None, threads: int = 4, **env: str) -> Iterator[str]:
+    """Run the service under gunicorn until the block ends; yield its base URL.
+
+    ``port`` (default: a free one) lets a test restart the service where clients expect it.
+    """
+    port = port or free_port()
     environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
                "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
                "AUDITLOG_EXPORT_RATE_LIMIT": "100000/second", "AUDITLOG_LOG_LEVEL": "WARNING",
                **env}
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), "--workers", str(workers), "--threads", "4"],
+        [str(BIN), "serve", "--port", str(port), "--workers", str(workers),
+         "--threads", str(threads)],
         env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
