@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from limits import parse_many
+
 from query_language import MAX_REGEX_LENGTH
 
 
@@ -45,8 +47,6 @@ def _bool(text: str) -> bool:
 
 def _rate_limit(text: str) -> str:
     """A rate-limit string such as ``50/second;1000/minute`` (checked by ``limits``)."""
-    from limits import parse_many
-
     parse_many(text)  # raises ValueError naming the fault
     return text
 
