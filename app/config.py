@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from limits import parse_many
+
 from query_language import MAX_REGEX_LENGTH
 
 
@@ -25,6 +27,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g} seconds")
+        return value
+
+    return parse
+
+
 def _bool(text: str) -> bool:
     if text.strip().lower() in ("1", "true", "yes", "on"):
         return True
@@ -35,20 +47,8 @@ def _bool(text: str) -> bool:
 
 def _rate_limit(text: str) -> str:
     """A rate-limit string such as ``50/second;1000/minute`` (checked by ``limits``)."""
-    from limits import parse_many
-
     parse_many(text)  # raises ValueError naming the fault
     return text
-
-
-def _seconds_within(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        value = float(text)
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low:g} and {high:g} seconds")
-        return value
-
-    return parse
 
 
 def _choice(*choices: str) -> Callable[[str], str]:
@@ -114,6 +114,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDITLOG_EXPORT_READERS", 3, _positive_int,
             "time slices an export reads from Elasticsearch at once (1: one page after the "
             "other); the order of the events is the same"),
+    Setting("AUDITLOG_FOLLOW_SETTLE", 3.0, _seconds(0.0, 300.0),
+            "seconds the follow feed stays behind now: it reads events stamped (ingested_at) "
+            "before now minus this, when writes of that time are searchable (the index "
+            "refresh interval is 1 s)"),
+    Setting("AUDITLOG_FOLLOW_OVERLAP", 5.0, _seconds(0.0, 3600.0),
+            "seconds of stamps behind its position a follower re-checks for writes that became "
+            "searchable late; an ingest whose write takes longer than settle + overlap - 1 s "
+            "is counted in auditlog_follow_late_writes_total and logged"),
+    Setting("AUDITLOG_FOLLOW_STREAMS_PER_KEY", 4, _positive_int,
+            "open follow streams (SSE, NDJSON) one key may hold in each worker process (429 "
+            "beyond); each open stream holds one gunicorn thread"),
     Setting("AUDITLOG_MAX_BODY_BYTES", 16 * 1024 * 1024, _int,
             "largest request body accepted (413 above)"),
     Setting("AUDITLOG_MAX_REGEX_LENGTH", MAX_REGEX_LENGTH, _int,
@@ -132,10 +143,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDITLOG_RETENTION", None, str,
             "default age for `auditlog retention apply` (e.g. `90d`): monthly indices whose "
             "month ended before now minus this age are deleted"),
-    Setting("AUDITLOG_CHECKPOINT_INTERVAL", 60.0, _seconds_within(0, 86_400),
+    Setting("AUDITLOG_CHECKPOINT_INTERVAL", 60.0, _seconds(0, 86_400),
             "seconds between integrity checkpoints: each namespace's settled ingest stream "
             "is sealed (hashed, chained, signed) this often; 0 turns the checkpointer off"),
-    Setting("AUDITLOG_CHECKPOINT_LEASE", 15.0, _seconds_within(1, 30),
+    Setting("AUDITLOG_CHECKPOINT_LEASE", 15.0, _seconds(1, 30),
             "seconds the sealing lease lasts unless renewed: one instance seals at a time, "
             "and another takes over this long after the holder stopped"),
     Setting("AUDITLOG_SIGNING_KEY", None, str,

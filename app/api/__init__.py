@@ -7,6 +7,7 @@ from flask import Flask
 from app.api import (
     export,
     f5,
+    follow,
     health,
     holds,
     immuta,
@@ -22,6 +23,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(native.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(follow.bp)
     app.register_blueprint(f5.bp)
     app.register_blueprint(keys.bp)
     app.register_blueprint(holds.bp)

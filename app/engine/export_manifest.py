@@ -14,6 +14,7 @@ from typing import Any
 
 from app.engine.manifest import VERSION, BodyDigest, trailer_line
 from app.engine.signing import SigningKey
+from app.model.event import STAMP
 from app.model.time_window import TimeWindow
 from app.model.timestamps import TimestampError, format_ns, parse_timestamp
 from app.store.checkpoints import CheckpointStore
@@ -26,7 +27,7 @@ def window_text(window: TimeWindow) -> dict[str, str | None]:
 
 
 def _position(event: dict[str, Any]) -> tuple[int, str] | None:
-    ingested = event.get("ingested_at")
+    ingested = event.get(STAMP)
     if not isinstance(ingested, str):
         return None
     try:

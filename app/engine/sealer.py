@@ -25,6 +25,7 @@ from app.engine.checkpoint import Checkpoint, StreamPosition
 from app.engine.interval_hash import GENESIS, IntervalHash
 from app.engine.signing import SigningKey
 from app.engine.stream_reader import Position, StreamReader, position_of, stream_query
+from app.model.event import STAMP
 from app.model.timestamps import format_ns
 from app.store.checkpoints import CheckpointStore, SealConflict
 from app.store.client import store_errors
@@ -46,7 +47,7 @@ def namespaces_with_events(client: Elasticsearch, pattern: str) -> list[str]:
         with store_errors():
             response = client.search(index=pattern, ignore_unavailable=True,
                                      allow_no_indices=True, size=0,
-                                     query={"exists": {"field": "ingested_at"}},
+                                     query={"exists": {"field": STAMP}},
                                      aggs={"ns": {"composite": composite}})
         aggregation = response.get("aggregations", {}).get("ns")
         if not aggregation or not aggregation["buckets"]:
@@ -123,8 +124,8 @@ class Sealer:
         return Checkpoint(
             seq=1 if previous is None else previous.seq + 1, namespace=namespace,
             count=interval.count,
-            first=StreamPosition(str(first["ingested_at"]), str(first["id"])),
-            last=StreamPosition(str(last["ingested_at"]), str(last["id"])),
+            first=StreamPosition(str(first[STAMP]), str(first["id"])),
+            last=StreamPosition(str(last[STAMP]), str(last["id"])),
             hash=interval.hexdigest(), prev_hash=interval.prev_hash,
             sealed_at=format_ns(time.time_ns()), leaves=interval.packed(),
         ).signed(self.key)

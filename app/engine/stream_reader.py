@@ -18,12 +18,14 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from app.errors import StoreUnavailable
+from app.model.event import STAMP
 from app.model.timestamps import format_ns, parse_timestamp
 from app.store.client import store_errors
 
 NANOS = "strict_date_optional_time_nanos"
 PAGE = 5_000
-SORT = [{"ingested_at": {"order": "asc"}}, {"id": {"order": "asc"}}]
+SORT = [{STAMP: {"order": "asc", "unmapped_type": "date_nanos"}},
+        {"id": {"order": "asc", "unmapped_type": "keyword"}}]
 _FILTER_PATH = "pit_id,hits.hits._source,hits.hits.sort"
 _PIT_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
@@ -40,9 +42,9 @@ def _beyond(field_op: str, position: Position) -> dict[str, Any]:
     instant = format_ns(position[0], 9)
     id_op = "gt" if field_op == "gt" else "lte"
     return {"bool": {"minimum_should_match": 1, "should": [
-        {"range": {"ingested_at": {field_op: instant, "format": NANOS}}},
+        {"range": {STAMP: {field_op: instant, "format": NANOS}}},
         {"bool": {"filter": [
-            {"range": {"ingested_at": {"gte": instant, "lte": instant, "format": NANOS}}},
+            {"range": {STAMP: {"gte": instant, "lte": instant, "format": NANOS}}},
             {"range": {"id": {id_op: position[1]}}},
         ]}},
     ]}}
@@ -53,13 +55,13 @@ def stream_query(namespace: str, after: Position | None, upto: Position | None,
     """The query of the events of ``namespace`` after ``after`` and up to ``upto`` (or
     up to ``watermark_ns`` of ``ingested_at``, inclusive)."""
     filters: list[dict[str, Any]] = [{"term": {"namespace": namespace}},
-                                     {"exists": {"field": "ingested_at"}}]
+                                     {"exists": {"field": STAMP}}]
     if after is not None:
         filters.append(_beyond("gt", after))
     if upto is not None:
         filters.append(_beyond("lt", upto))
     if watermark_ns is not None:
-        filters.append({"range": {"ingested_at": {"lte": format_ns(watermark_ns, 9),
+        filters.append({"range": {STAMP: {"lte": format_ns(watermark_ns, 9),
                                                   "format": NANOS}}})
     return {"bool": {"filter": filters}}
 

@@ -119,6 +119,30 @@ def test_sealing_makes_a_chain_and_clean_data_verifies(app: Flask, es: Elasticse
     assert windowed.exit_code == 0 and "1 checkpoints, 10 events" in windowed.output
 
 
+def test_events_ingested_through_the_api_are_sealed(app: Flask, es: Elasticsearch,
+                                                    index_prefix: str, env: None) -> None:
+    client = app.test_client()
+    for batch in range(3):
+        events = [{"id": f"a{batch}-{n:03d}", "time": f"2024-03-02T10:00:{n % 60:02d}Z",
+                   "action": "login", "labels": {"batch": str(batch)}} for n in range(30)]
+        response = client.post("/api/v1/namespaces/stamped/events?refresh=wait_for",
+                               json=events, headers=ADMIN)
+        assert response.json["created"] == 30, response.json
+    sealed = _sealer(app).seal("stamped")
+    assert sum(c.count for c in sealed) == 90 and sealed[0].first.id == "a0-000"
+    assert sealed[-1].last.id == "a2-029"  # stamp order: batch after batch
+    es.indices.refresh(index=f"{index_prefix}-checkpoints")
+    result = _verify("stamped")
+    assert result.exit_code == 0, result.output
+    assert "90 events" in result.output
+    # A client's own ingested_at is ignored: the service's stamp is the one sealed.
+    forged = client.post("/api/v1/namespaces/stamped/events?refresh=wait_for", headers=ADMIN,
+                         json={"id": "old", "time": "2024-03-02T10:00:00Z", "action": "login",
+                               "ingested_at": "2001-01-01T00:00:00Z"})
+    assert forged.json["created"] == 1
+    assert _verify("stamped").exit_code == 0
+
+
 def test_checkpoints_api_for_the_namespace_readers(app: Flask, es: Elasticsearch,
                                                    index_prefix: str) -> None:
     _write(es, index_prefix, "listed", range(0, 30), BASE_NS)

@@ -27,18 +27,22 @@ def free_port() -> int:
 
 @contextmanager
 def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
-                 **env: str) -> Iterator[str]:
-    """Run the service under gunicorn until the block ends; yield its base URL."""
-    with live_process(es_url, prefix, admin_key, workers, **env) as (url, _):
+                 port: int | None = None, threads: int = 4, **env: str) -> Iterator[str]:
+    """Run the service under gunicorn until the block ends; yield its base URL.
+
+    ``port`` (default: a free one) lets a test restart the service where clients expect it.
+    """
+    with live_process(es_url, prefix, admin_key, workers, port, threads, **env) as (url, _):
         yield url
 
 
 @contextmanager
 def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+                 port: int | None = None, threads: int = 4,
                  **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Like ``live_service``, and yield the process too (its stderr is a pipe: the
     caller reads it, or it is read only when the service does not start)."""
-    port = free_port()
+    port = port or free_port()
     environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
                "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
                "AUDITLOG_EXPORT_RATE_LIMIT": "100000/second", "AUDITLOG_LOG_LEVEL": "WARNING",
@@ -46,7 +50,8 @@ def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
                "AUDITLOG_SIGNING_KEY": signing_key_file(), **env}
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), "--workers", str(workers), "--threads", "4"],
+        [str(BIN), "serve", "--port", str(port), "--workers", str(workers),
+         "--threads", str(threads)],
         env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
