@@ -36,6 +36,7 @@ class StreamPosition:
     id: str
 
     def as_dict(self) -> dict[str, str]:
+        """``{ingested_at, id}``."""
         return {"ingested_at": self.ingested_at, "id": self.id}
 
     @classmethod

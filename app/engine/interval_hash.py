@@ -57,6 +57,7 @@ class IntervalHash:
 
     @property
     def count(self) -> int:
+        """Events added so far."""
         return len(self.lines)
 
     def hexdigest(self) -> str:

@@ -66,6 +66,7 @@ class BodyDigest:
             yield chunk
 
     def hexdigest(self) -> str:
+        """The SHA-256 of everything fed, hex."""
         return str(self.sha256.hexdigest())
 
 
@@ -79,6 +80,7 @@ class ExportCheck:
 
     @property
     def intact(self) -> bool:
+        """Whether nothing was found wrong."""
         return not self.problems
 
 

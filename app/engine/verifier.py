@@ -53,6 +53,7 @@ class Report:
 
     @property
     def intact(self) -> bool:
+        """Whether nothing was found wrong."""
         return not self.findings
 
 
