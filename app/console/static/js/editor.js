@@ -10,17 +10,18 @@ import {
 
 const MAX_ITEMS = 50;
 
+/** Items matching the prefix: exact-case starts first, then any-case starts, then contains. */
 function rank(items, prefix, key) {
+  if (!prefix) return items.slice(0, MAX_ITEMS);
   const needle = prefix.toLowerCase();
-  if (!needle) return items.slice(0, MAX_ITEMS);
-  const starts = [];
-  const contains = [];
+  const groups = [[], [], []];
   for (const item of items) {
-    const text = key(item).toLowerCase();
-    if (text.startsWith(needle)) starts.push(item);
-    else if (text.includes(needle)) contains.push(item);
+    const text = key(item);
+    if (text.startsWith(prefix)) groups[0].push(item);
+    else if (text.toLowerCase().startsWith(needle)) groups[1].push(item);
+    else if (text.toLowerCase().includes(needle)) groups[2].push(item);
   }
-  return starts.concat(contains).slice(0, MAX_ITEMS);
+  return groups.flat().slice(0, MAX_ITEMS);
 }
 
 export class QueryEditor extends EventTarget {

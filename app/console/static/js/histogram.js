@@ -49,7 +49,7 @@ export class Histogram {
     this.geometry = { plot, startMs, endMs, span };
 
     const max = Math.max(1, ...buckets.map((b) => b.count));
-    for (const fraction of [0, 0.5, 1]) {
+    for (const fraction of max >= 4 ? [0, 0.5, 1] : [0, 1]) {
       const y = plot.y + plot.h - fraction * plot.h;
       root.append(svg("line", { x1: plot.x, x2: plot.x + plot.w, y1: y, y2: y, class: "grid" }));
       root.append(svg("text", { x: plot.x - 6, y: y + 4, class: "axis-label", "text-anchor": "end",

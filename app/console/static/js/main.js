@@ -26,6 +26,7 @@ let fields = []; // [{name, detail}] for completion
 let run = null; // the search shown: {view, startText, endText, startMs, endMs, total, last, ranAt}
 let searchAborter = null;
 let liveCount = 0;
+let searchesDone = 0; // body[data-searches-done]: tests wait on it, people never see it
 
 const values = new ValueCache({
   api: () => api,
@@ -366,10 +367,16 @@ async function execute(window) {
   if (run !== started) return;
   document.body.classList.remove("searching");
   sidebar.doneLoading();
+  searchesDone += 1;
+  document.body.dataset.searchesDone = String(searchesDone);
   const failure = results.find((r) => r.status === "rejected");
   if (failure) {
     if (failure.reason?.name === "AbortError") return;
+    // Nothing of a failed search stays on screen as if it were its answer.
     histogram.show(null);
+    sidebar.showTop({}, 0);
+    run.failed = true;
+    renderSummary();
     handleError(failure.reason);
   }
 }
@@ -400,13 +407,18 @@ async function loadMore() {
 
 function renderSummary() {
   const box = clear(byId("summary"));
+  if (run && run.failed) {
+    box.append(el("span", { class: "muted", text: "The search failed; nothing to show." }));
+    return;
+  }
   if (!run || run.total === null) {
     box.append(el("span", { class: "muted", text: "Searching…" }));
     return;
   }
   const loaded = table.size - liveCount;
   box.append(
-    el("strong", { class: "summary-total", text: `${formatCount(run.total)} events` }),
+    el("strong", { class: "summary-total",
+      text: `${formatCount(run.total)} event${run.total === 1 ? "" : "s"}` }),
     el("span", { class: "muted", text: ` · ${formatCount(loaded)} shown` }),
     liveCount ? el("span", { class: "live-count", text: ` · ${formatCount(liveCount)} new (live)` }) : "",
     el("span", { class: "muted summary-window",

@@ -90,7 +90,7 @@ export class FieldSidebar {
         this.header(field, false), this.valueList(field, values, total)));
     }
     if (this.top.children.length === 1) {
-      this.top.append(el("p", { class: "muted small", text: "No events in this window." }));
+      this.top.append(el("p", { class: "muted small", text: "No values to show." }));
     }
   }
 
