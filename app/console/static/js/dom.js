@@ -1,5 +1,5 @@
 // Small DOM helpers. Every piece of event data goes in as text (textContent or a
-// text node), never as HTML: this module has no innerHTML on purpose.
+// text node), never as HTML: nothing in the console parses markup.
 
 /**
  * Build an element.
