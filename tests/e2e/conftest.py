@@ -29,6 +29,9 @@ from tests.e2e.live_service import live_service
 
 SCREENSHOTS = Path(os.environ.get("AUDITLOG_E2E_SCREENSHOTS",
                                   Path(__file__).parent / "screenshots"))
+# The README's picture is this run's "console" screenshot when this is set.
+README_SCREENSHOT = Path(__file__).parents[2] / "docs" / "console.png"
+UPDATE_README_SCREENSHOT = bool(os.environ.get("AUDITLOG_UPDATE_README_SCREENSHOT"))
 # The window every test starts from, as typed into the time inputs (UTC).
 START = "2024-05-01 00:00:00"
 END = "2024-05-02 00:00:00"
@@ -130,4 +133,7 @@ def screenshot(driver: WebDriver, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
+    if name == "console" and UPDATE_README_SCREENSHOT:
+        README_SCREENSHOT.parent.mkdir(exist_ok=True)
+        README_SCREENSHOT.write_bytes(path.read_bytes())
     return path

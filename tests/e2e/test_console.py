@@ -56,6 +56,10 @@ def test_sign_in_run_a_query_and_see_the_rows(console: WebDriver, site: Site) ->
     assert f"{expected['total_hits']:,} events" in summary
     assert site.key not in console.current_url
     assert not severe_console_errors(console)
+    search(console, '{actor.type="User", action!~"(?i)login|logout"}')
+    hooks(console, "result-row")[1].click()
+    wait(console, lambda d: hook(d, "surrounding-events").find_elements(By.CSS_SELECTOR, "li"))
+    screenshot(console, "console")
 
 
 def completion_labels(driver: WebDriver) -> list[str]:
