@@ -67,8 +67,8 @@ export class LiveFeed {
         if (error.status && error.status >= 400 && error.status < 429) {
           // A refusal (bad cursor, no such endpoint, no access) will not heal by retrying.
           this.aborter = null;
-          this.stream = error.status === 400 ? null : this.stream;
-          this.onState(this.stream ? "paused" : "off");
+          this.stream = null;
+          this.onState("off");
           return;
         }
         await new Promise((resolve) => { setTimeout(resolve, RETRY_MS); });

@@ -95,7 +95,10 @@ const live = new LiveFeed({
       off: "Follow new events as they arrive",
     }[state];
   },
-  onError: (error) => showBanner(`Live: ${error.message}`, "error"),
+  onError: (error) => {
+    if (error instanceof ApiError && error.status === 401) handleError(error);
+    else showBanner(`Live: ${error.message}`, "error");
+  },
 });
 
 // ---- sign-in -----------------------------------------------------------------------
