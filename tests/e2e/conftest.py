@@ -119,12 +119,15 @@ def driver(downloads: Path) -> Iterator[WebDriver]:
 @pytest.fixture()
 def console(driver: WebDriver, site: Site) -> WebDriver:
     """The console signed in with the reader key, on namespace demo and the fixed window."""
-    driver.get(f"{site.url}/?ns=demo&from={START}&to={END}&tz=utc")
+    # Forget the previous test's key on a page of the same origin that runs no console code
+    # (on the console itself, a sign-in still in flight would store the key again).
+    driver.get(f"{site.url}/console/static/favicon.svg")
     driver.execute_script("sessionStorage.clear()")
     driver.get(f"{site.url}/?ns=demo&from={START}&to={END}&tz=utc")
     wait(driver, lambda d: hook(d, "key-input").is_displayed())
     hook(driver, "key-input").send_keys(site.key)
     after_search(driver, hook(driver, "sign-in").click)
+    driver.get_log("browser")  # drained: the blank page's favicon request is not the test's
     return driver
 
 
@@ -137,3 +140,21 @@ def screenshot(driver: WebDriver, name: str) -> Path:
         README_SCREENSHOT.parent.mkdir(exist_ok=True)
         README_SCREENSHOT.write_bytes(path.read_bytes())
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failed browser test leaves its screenshot and the page's console log behind."""
+    outcome = yield
+    report = outcome.get_result()
+    browser = getattr(item, "funcargs", {}).get("driver")
+    if report.failed and browser is not None:
+        path = screenshot(browser, f"failed-{item.name}")
+        log = "\n".join(str(entry) for entry in browser.get_log("browser")
+                        if entry.get("level") != "DEBUG")
+        timings = browser.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".filter((e) => e.name.includes('/api/'))"
+            ".map((e) => `${Math.round(e.startTime)} +${Math.round(e.duration)} ms ${e.name}`)")
+        log += "\n" + "\n".join(timings)
+        report.sections.append(("browser", f"screenshot: {path}\n{log}"))
