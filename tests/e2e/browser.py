@@ -18,6 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 INSTALL = "apt-get update && apt-get install -y chromium chromium-driver"
 WAIT_SECONDS = 30
+LOCAL_ZONE = "America/New_York"
 T = TypeVar("T")
 
 
@@ -47,7 +48,9 @@ def start_chromium(download_dir: Path) -> WebDriver:
         "download.prompt_for_download": False,
     })
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    # Local time differs from UTC (and has daylight saving), so the UTC/local toggle shows.
+    service = Service(driver_path, env={**os.environ, "TZ": LOCAL_ZONE})
+    driver = webdriver.Chrome(options=options, service=service)
     driver.execute_cdp_cmd("Browser.setDownloadBehavior",
                            {"behavior": "allow", "downloadPath": str(download_dir)})
     return driver

@@ -233,7 +233,13 @@ def test_a_copied_url_restores_the_view_and_history_walks_back(console: WebDrive
     search(console, '{actor.id="u-1002"}', "2024-05-01 06:00:00", "2024-05-01 18:00:00")
     console.find_element(By.ID, "columns-button").click()
     console.find_element(By.CSS_SELECTOR, "#columns-menu input[value='user_agent']").click()
+    first_time = column_texts(console, 0)[0]
     console.find_element(By.ID, "tz-local").click()
+    # New York is four hours behind UTC in May.
+    assert hook(console, "time-start").get_attribute("value") == "2024-05-01 02:00:00"
+    assert hook(console, "time-end").get_attribute("value") == "2024-05-01 14:00:00"
+    local_time = column_texts(console, 0)[0]
+    assert int(first_time[11:13]) - int(local_time[11:13]) == 4
     url = console.current_url
     query = parse_qs(urlparse(url).query)
     assert query["q"] == ['{actor.id="u-1002"}']
@@ -258,6 +264,20 @@ def test_a_copied_url_restores_the_view_and_history_walks_back(console: WebDrive
     assert row_ids(console) == rows
     after_search(console, console.forward)
     assert hook(console, "query-input").get_attribute("value") == '{actor.id="u-1003"}'
+
+
+def test_a_wrong_key_is_refused_at_sign_in(driver: WebDriver, site: Site) -> None:
+    driver.get(f"{site.url}/console/static/favicon.svg")
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(f"{site.url}/")
+    wait(driver, lambda d: hook(d, "key-input").is_displayed())
+    hook(driver, "key-input").send_keys("al_not-a-key")
+    hook(driver, "sign-in").click()
+    error = wait(driver, lambda d: d.find_element(By.ID, "signin-error").text)
+    assert "not valid" in error
+    assert driver.execute_script("return sessionStorage.getItem('auditlog.key')") is None
+    assert not driver.find_element(By.ID, "app").is_displayed()
+    screenshot(driver, "sign-in")
 
 
 def test_html_in_event_values_is_shown_as_text(console: WebDriver, site: Site) -> None:

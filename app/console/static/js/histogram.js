@@ -49,11 +49,11 @@ export class Histogram {
     this.geometry = { plot, startMs, endMs, span };
 
     const max = Math.max(1, ...buckets.map((b) => b.count));
-    for (const fraction of max >= 4 ? [0, 0.5, 1] : [0, 1]) {
-      const y = plot.y + plot.h - fraction * plot.h;
+    for (const value of max >= 4 ? [0, Math.round(max / 2), max] : [0, max]) {
+      const y = plot.y + plot.h - (value / max) * plot.h;
       root.append(svg("line", { x1: plot.x, x2: plot.x + plot.w, y1: y, y2: y, class: "grid" }));
       root.append(svg("text", { x: plot.x - 6, y: y + 4, class: "axis-label", "text-anchor": "end",
-        text: fraction === 0 ? "0" : formatCount(Math.round(max * fraction)) }));
+        text: formatCount(value) }));
     }
     const bars = svg("g", { class: "bars" });
     for (const bucket of buckets) {
@@ -115,8 +115,12 @@ export class Histogram {
     this.selection.setAttribute("visibility", "hidden");
     if (Math.abs(to - from) < MIN_DRAG_PX) return;
     const { plot, startMs, span } = this.geometry;
-    const timeOf = (x) => Math.round(startMs + ((x - plot.x) / plot.w) * span);
-    this.onZoom(timeOf(Math.min(from, to)), timeOf(Math.max(from, to)));
+    const timeOf = (x) => startMs + ((x - plot.x) / plot.w) * span;
+    // Whole seconds read better in the time inputs; below a minute, keep milliseconds.
+    const unit = span > 60_000 ? 1000 : 1;
+    const start = Math.max(startMs, Math.floor(timeOf(Math.min(from, to)) / unit) * unit);
+    const end = Math.min(this.geometry.endMs, Math.ceil(timeOf(Math.max(from, to)) / unit) * unit);
+    if (end > start) this.onZoom(start, end);
   }
 
   dragCancel() {
