@@ -270,7 +270,9 @@ async function loadFields() {
       for (const alias of f.aliases || []) {
         entries.push({ name: alias, detail: `→ ${f.name}`, kind: "alias" });
       }
-      if (f.aggregatable ?? (f.type === "keyword" || f.type === "ip")) browsable.push(f.name);
+      // One value per event (id) or per namespace: nothing to learn from their top values.
+      const listable = f.aggregatable ?? (f.type === "keyword" || f.type === "ip");
+      if (listable && f.name !== "id" && f.name !== "namespace") browsable.push(f.name);
     }
     for (const label of answer.labels || []) {
       const name = label.startsWith("labels.") ? label : `labels.${label}`;
