@@ -307,10 +307,12 @@ async function search({ push }) {
     showQueryError(error.message);
     return;
   }
-  if (push && !sameSearch(next, view)) history.pushState(null, "", searchOfView(next));
-  else history.replaceState(null, "", searchOfView({ ...next, event: view.event }));
+  // A search the user starts closes the open event; one replayed from the URL keeps it.
+  const shown = { ...next, event: push ? "" : view.event };
+  if (push && !sameSearch(next, view)) history.pushState(null, "", searchOfView(shown));
+  else history.replaceState(null, "", searchOfView(shown));
   const changedScope = next.ns !== view.ns;
-  view = { ...next, event: push ? "" : view.event };
+  view = shown;
   if (changedScope) {
     loadFields();
     values.clear();
@@ -328,6 +330,7 @@ async function execute(window) {
     endMs: window.end.ms, total: null, last: null, took: null, ranAt: toRfc3339(window.now) };
   const step = chooseStep(window.end.ms - window.start.ms);
   liveCount = 0;
+  renderSummary();
   values.clear();
   clearQueryError();
   hideBanner();
