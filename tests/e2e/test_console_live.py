@@ -8,7 +8,7 @@ import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.e2e.browser import hook, row_ids, wait
-from tests.e2e.conftest import Site
+from tests.e2e.conftest import Site, screenshot
 
 
 def _ingest_now(site: Site, action: str) -> str:
@@ -30,6 +30,7 @@ def test_live_mode_shows_new_events_and_resumes_without_a_gap(console: WebDriver
     first = _ingest_now(site, "live-first")
     wait(console, lambda d: first in row_ids(d), timeout=30)
     assert row_ids(console)[0] == first
+    screenshot(console, "live")
 
     toggle.click()
     assert toggle.get_attribute("aria-pressed") == "false"
