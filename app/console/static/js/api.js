@@ -50,6 +50,7 @@ async function errorOf(response) {
 export class Api {
   constructor(key) {
     this.key = key;
+    this.serverTime = null; // the Date header of the last answer (the service's clock, to 1 s)
   }
 
   headers(extra = {}) {
@@ -64,6 +65,8 @@ export class Api {
       init.headers["Content-Type"] = "application/json";
     }
     const response = await fetch(withParams(path, params), init);
+    const date = Date.parse(response.headers.get("Date") || "");
+    if (!Number.isNaN(date)) this.serverTime = date;
     if (!response.ok) throw await errorOf(response);
     return response.json();
   }

@@ -353,6 +353,9 @@ async function execute(window) {
     if (run !== started) return;
     run.total = answer.total_hits;
     run.took = answer.took_ms;
+    // Live mode starts where this answer was made, on the service's clock (its Date header
+    // has whole seconds: one second earlier, and the table drops what it already shows).
+    if (api.serverTime !== null) run.ranAt = toRfc3339(api.serverTime - 1000);
     run.last = answer.events.at(-1) || null;
     table.append(answer.events);
     byId("load-more").hidden = answer.events.length < PAGE_SIZE || table.size >= run.total;
