@@ -280,6 +280,13 @@ def test_a_wrong_key_is_refused_at_sign_in(driver: WebDriver, site: Site) -> Non
     screenshot(driver, "sign-in")
 
 
+def test_sign_out_forgets_the_key(console: WebDriver) -> None:
+    console.find_element(By.ID, "sign-out").click()
+    wait(console, lambda d: hook(d, "key-input").is_displayed())
+    assert console.execute_script("return sessionStorage.getItem('auditlog.key')") is None
+    assert not console.find_element(By.ID, "app").is_displayed()
+
+
 def test_html_in_event_values_is_shown_as_text(console: WebDriver, site: Site) -> None:
     namespaces = Select(hook(console, "namespace-select"))
     after_search(console, lambda: namespaces.select_by_value("xss"))
