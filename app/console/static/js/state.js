@@ -41,12 +41,11 @@ export function searchOfView(view) {
   params.set("tz", view.tz);
   params.set("cols", view.cols.join(","));
   if (view.event) params.set("event", view.event);
-  // URLSearchParams writes spaces as "+" and escapes braces and quotes; keep the
-  // characters that are safe in a query string readable.
-  return `?${params.toString()
-    .replace(/%2C/gi, ",")
-    .replace(/%3A/gi, ":")
-    .replace(/%2F/gi, "/")}`;
+  // URLSearchParams writes spaces as "+" and escapes everything but letters and digits;
+  // the characters RFC 3986 allows in a query as they are stay readable (braces and
+  // quotes do not: they stay escaped).
+  return `?${params.toString().replace(/%(2C|3A|2F|3D|21|7E|40)/gi,
+    (escaped) => decodeURIComponent(escaped))}`;
 }
 
 /** Whether two views show the same thing (the open event aside). */
