@@ -27,7 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # Imported here, not at the top: ``import app`` (which every ``app.*`` import runs,
     # the CLI's included) must not import prometheus_client, because its multi-process
     # mode has to be set up (``app.observe.multiprocess.prepare``) before that import.
-    from app import api, errors
+    from app import api, console, errors
     from app.access import ratelimit
     from app.api import json_provider, openapi
     from app.audit import notes
@@ -46,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ratelimit.init_app(app)
     notes.init_app(app)
     api.init_app(app)
+    console.init_app(app)
     metrics.init_app(app)
     openapi.init_app(app)  # last: documents every route registered above
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from app.api import (
+    discovery,
     export,
     f5,
     follow,
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(native.bp)
     app.register_blueprint(export.bp)
     app.register_blueprint(follow.bp)
+    app.register_blueprint(discovery.bp)
     app.register_blueprint(f5.bp)
     app.register_blueprint(keys.bp)
     app.register_blueprint(holds.bp)

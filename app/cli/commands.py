@@ -320,6 +320,8 @@ def run(host: str, port: int, workers: int) -> None:
 Demo key (writer; namespaces {', '.join(NAMESPACES)}): {key}
 ({admin}; more keys: `auditlog keys create --namespace NS --role reader`)
 
+The console: open {base}/ and sign in with the key above.
+
   curl -s {base}/readyz
   curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
        -d '{{"query": "{{action=\\"login\\"}}", "limit": 5}}' \\

@@ -60,8 +60,8 @@ def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
             try:
                 if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
-            except requests.RequestException:  # not up yet, or too busy to answer in 1 s
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or a loaded machine answering slowly
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the service did not start: {process.stderr.read()!r}")
             time.sleep(0.2)
