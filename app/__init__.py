@@ -32,6 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app.api import json_provider, openapi
     from app.audit import notes
     from app.engine.extension import engine_extension
+    from app.engine.integrity import integrity_extension
     from app.observe import metrics, telemetry
     from app.store.client import translate_store_error
     from app.store.extension import store
@@ -41,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app, translate_store_error)
     store.init_app(app)
     engine_extension.init_app(app)
+    integrity_extension.init_app(app)
     ratelimit.init_app(app)
     notes.init_app(app)
     api.init_app(app)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.api import discovery, export, f5, follow, health, immuta, keys, native, runai, wasabi
+from app.api import (
+    discovery,
+    export,
+    f5,
+    follow,
+    health,
+    holds,
+    immuta,
+    integrity,
+    keys,
+    native,
+    runai,
+    wasabi,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -15,6 +28,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(discovery.bp)
     app.register_blueprint(f5.bp)
     app.register_blueprint(keys.bp)
+    app.register_blueprint(holds.bp)
+    app.register_blueprint(integrity.bp)
     app.register_blueprint(immuta.bp)
     app.register_blueprint(runai.bp)
     app.register_blueprint(wasabi.bp)

@@ -16,6 +16,7 @@ import click
 from app import config as settings
 from app.cli.data import export_command, ingest_command, retention_group
 from app.cli.follow import follow_command
+from app.cli.integrity import holds_group, verify_command, verify_export_command
 from app.observe.lifecycle import stop_on_sigterm
 from app.store import local_node as local_es
 
@@ -339,6 +340,9 @@ main.add_command(ingest_command)
 main.add_command(export_command)
 main.add_command(retention_group)
 main.add_command(follow_command)
+main.add_command(holds_group)
+main.add_command(verify_export_command)
+main.add_command(verify_command)
 
 if __name__ == "__main__":
     main()

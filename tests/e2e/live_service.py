@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from tests.conftest import signing_key_file
+
 BIN = Path(sys.executable).parent / "auditlog"
 
 
@@ -30,11 +32,22 @@ def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
 
     ``port`` (default: a free one) lets a test restart the service where clients expect it.
     """
+    with live_process(es_url, prefix, admin_key, workers, port, threads, **env) as (url, _):
+        yield url
+
+
+@contextmanager
+def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+                 port: int | None = None, threads: int = 4,
+                 **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like ``live_service``, and yield the process too (its stderr is a pipe: the
+    caller reads it, or it is read only when the service does not start)."""
     port = port or free_port()
     environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
                "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
                "AUDITLOG_EXPORT_RATE_LIMIT": "100000/second", "AUDITLOG_LOG_LEVEL": "WARNING",
-               **env}
+               "AUDITLOG_CHECKPOINT_INTERVAL": "0",  # tests that seal turn it on
+               "AUDITLOG_SIGNING_KEY": signing_key_file(), **env}
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = subprocess.Popen(
         [str(BIN), "serve", "--port", str(port), "--workers", str(workers),
@@ -52,7 +65,7 @@ def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the service did not start: {process.stderr.read()!r}")
             time.sleep(0.2)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
