@@ -7,11 +7,11 @@ record's own field names, from the field registry), ``success`` (true: outcome
 success, false: outcome failure, blank: all), ``start``/``end`` (inclusive;
 ``yyyy-MM-dd``, ``yyyy-MM-ddTHH:mm:ss`` in UTC, or RFC 3339, month to second
 with one digit or two; a date alone as ``end`` means the end of that day),
-``limit`` (1..500, default 50) and ``offset``. Newest first, ties by id. The answer is a JSON array of records in
-the seed's names (the field registry's ``runai`` names) plus ``success``: true
-or false from the outcome, left out when the outcome is unknown. As in the
-seed, ``id`` and ``tenantId`` are integers when the stored value is a decimal
-number, strings otherwise.
+``limit`` (1..500, default 50) and ``offset``. Newest first, ties by id. The
+answer is a JSON array of records in the seed's names (the field registry's
+``runai`` names) plus ``success``: true or false from the outcome, left out
+when the outcome is unknown. As in the seed, ``id`` and ``tenantId`` are
+integers when the stored value is a decimal number, strings otherwise.
 
 ``download=true`` streams every match (no limit, no offset) as the attachment
 ``logs.json``: one valid JSON array, written in chunks from a point-in-time
