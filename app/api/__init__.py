@@ -16,6 +16,7 @@ from app.api import (
     keys,
     native,
     runai,
+    token_exchange,
     wasabi,
 )
 
@@ -34,3 +35,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(immuta.bp)
     app.register_blueprint(runai.bp)
     app.register_blueprint(wasabi.bp)
+    app.register_blueprint(token_exchange.immuta_bp)
+    app.register_blueprint(token_exchange.runai_bp)
