@@ -27,6 +27,7 @@ class ErrorSchema(_Open):
 class _ActorOut(_Open):
     id = fields.String()
     name = fields.String()
+    email = fields.String()
     type = fields.String()
     group_id = fields.String()
 

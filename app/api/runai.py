@@ -39,14 +39,13 @@ from app.audit.notes import note
 from app.engine.extension import current_engine
 from app.engine.filters import filter_query
 from app.engine.search import MAX_LIMIT
-from app.model.fields import REGISTRY, RUNAI
+from app.model.fields import REGISTRY, RUNAI, SUCCESS_OF_OUTCOME
 from app.model.records import surface_record
 
 bp = Blueprint("runai", __name__, url_prefix="/v1/k8s")
 
 DEFAULT_LIMIT = 50
-# The seed's `success` (true/false) against the stored outcome; any other outcome has none.
-SUCCESS_OF_OUTCOME = {"success": True, "failure": False}
+# The seed's `success` filter (true/false) against the stored outcome.
 OUTCOME_OF_SUCCESS = {value: key for key, value in SUCCESS_OF_OUTCOME.items()}
 SORT = "DESCENDING"
 
@@ -94,12 +93,9 @@ _PARAMS = RunaiAuditParams()
 
 
 def runai_record(event: dict[str, Any]) -> dict[str, Any]:
-    """One event in the seed's field names, with ``success`` from the outcome."""
-    record = surface_record(event, RUNAI)
-    success = SUCCESS_OF_OUTCOME.get(event.get("outcome", ""))
-    if success is not None:
-        record["success"] = success
-    return record
+    """One event in the seed's field names, with ``success`` from the outcome (the field
+    registry's derived view)."""
+    return surface_record(event, RUNAI)
 
 
 @bp.get("/audit")
