@@ -22,18 +22,17 @@ Each exchange is recorded in the self-audit trail (``audit.key.token``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from http import HTTPStatus
+from functools import partial
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, g, request
 from flask.typing import ResponseReturnValue
 
 from app.access import auth_failures, tokens
 from app.access.auth import ADMIN_KEY_ID, INVALID_KEY, key_principal
 from app.api.body import request_json
 from app.audit.notes import note
-from app.errors import AuditlogError, InvalidInput, status_of
+from app.errors import AuditlogError, InvalidInput, error_response
 from app.model.principal import Principal
 
 immuta_bp = Blueprint("immuta_auth", __name__, url_prefix="/bim/apikey")
@@ -45,26 +44,8 @@ RUNAI_SECRETS = ("appsecret", "clientsecret")
 BAD_CREDENTIALS = "the id and secret do not name a valid API key (unknown, revoked or expired)"
 
 
-def _errors_as(render: Callable[[int, str], dict[str, Any]]) -> Callable[[AuditlogError],
-                                                                        Response]:
-    """An error handler that words the service's errors in a surface's own style."""
-
-    def handle(error: AuditlogError) -> Response:
-        status = status_of(error)
-        response = jsonify(render(status, error.message))
-        response.status_code = status
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            response.headers["Retry-After"] = str(int(retry_after))
-        return response
-
-    return handle
-
-
-immuta_bp.register_error_handler(AuditlogError, _errors_as(lambda status, message: {
-    "statusCode": status, "error": HTTPStatus(status).phrase, "message": message}))
-runai_bp.register_error_handler(AuditlogError, _errors_as(lambda status, message: {
-    "code": status, "message": message}))
+immuta_bp.register_error_handler(AuditlogError, partial(error_response, style="immuta"))
+runai_bp.register_error_handler(AuditlogError, partial(error_response, style="runai"))
 
 
 def _body() -> dict[str, Any]:
