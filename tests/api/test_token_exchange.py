@@ -19,7 +19,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.access import tokens as access_tokens
+from app.audit.notes import get_writer
 from app.model.timestamps import NS_PER_S, format_ns, parse_timestamp
+from app.store.extension import store
 from tests.api.api_keys import ADMIN, bearer, create_key
 from tests.api.test_search import ingest
 from tests.conftest import ADMIN_KEY, make_test_app
@@ -280,3 +282,16 @@ def test_failed_exchanges_are_throttled_per_address(es_url: str, index_prefix: s
                             environ_base=address)
     assert throttled.status_code == 429
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
+
+
+def test_exchanges_are_in_the_keys_activity(app: Flask, client: FlaskClient) -> None:
+    created, headers = create_key(app, "reader", NS)
+    assert immuta_token(client, created["secret"]).status_code == 200
+    assert runai_token(client, {"grantType": "app_token", "AppId": created["id"],
+                                "AppSecret": created["secret"]}).status_code == 200
+    get_writer(app).flush()
+    with app.app_context():
+        store.events.refresh()
+    activity = client.get("/audit/apikey/activity", headers=headers).json["value"]
+    assert [(entry["action"], entry["apiKeyId"]) for entry in activity] == [
+        ("audit.key.token", created["id"])] * 2
