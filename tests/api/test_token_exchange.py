@@ -281,7 +281,12 @@ def test_failed_exchanges_are_throttled_per_address(es_url: str, index_prefix: s
                                                    "clientSecret": wrong},
                             environ_base=address)
     assert throttled.status_code == 429
+    assert throttled.json["code"] == 429
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
+    # A wrong key on any surface is throttled too; a valid key from there still works.
+    assert client.get("/audit", headers={"Authorization": wrong},
+                      environ_base=address).status_code == 429
+    assert client.get("/api/v1/keys", headers=ADMIN, environ_base=address).status_code == 200
 
 
 def test_exchanges_are_in_the_keys_activity(app: Flask, client: FlaskClient) -> None:
