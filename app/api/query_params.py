@@ -17,7 +17,8 @@ Times (``Instant``) accept RFC 3339 with any offset, ``yyyy-MM-dd``,
 milliseconds when the number has 12 or more digits (as seconds it would lie
 past the year 5000, beyond what the store holds). Month, day, hour, minute and
 second may have one digit (``2022-1-1``, ``2023-1-4T0:00:00``, as Run:ai's
-clients write them). A date alone as an upper bound means the end of that day.
+clients write them), and an offset may lack its colon or minutes (``+0200``,
+``+02``). A date alone as an upper bound means the end of that day.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # A date or date-time whose month to second may have one digit; padded before parsing.
 _UNPADDED = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"
                        r"(?:([Tt ])(\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d{1,9})?([Zz]|[+-].*)?)?")
+# An offset without its colon (+0200, as Java's ``Z`` pattern writes it) or minutes (+02).
+_BARE_OFFSET = re.compile(r"([+-]\d{2})(\d{2})?")
 
 
 class NamespaceParams(Schema):
@@ -90,6 +93,9 @@ def _padded(text: str) -> str:
     date = f"{year}-{int(month):02d}-{int(day):02d}"
     if sep is None:
         return date
+    bare = _BARE_OFFSET.fullmatch(offset or "")
+    if bare is not None:
+        offset = f"{bare[1]}:{bare[2] or '00'}"
     return (f"{date}{sep}{int(hour):02d}:{int(minute):02d}:{int(second):02d}"
             f"{fraction or ''}{offset or ''}")
 
