@@ -2,15 +2,17 @@
 
 Immuta's and Run:ai's clients first exchange their credentials for a token
 (``app.api.token_exchange``) and then send ``Authorization: Bearer <token>``.
-Ours is a JSON Web Token (HS256, PyJWT) with the claims ``sub`` (the key id),
-``aud`` (``auditlog``), ``iat`` and ``exp`` (``AUDITLOG_TOKEN_TTL`` seconds
-later). It is signed with a key derived from ``AUDITLOG_SECRET``, the secret
-that also signs scroll tokens, so every instance sharing the secret accepts
-it. A token names its key and holds nothing else: each request resolves the
-key again, so the token dies with its key (revoked or expired) and always
-carries the key's current role and namespaces. The signing key of an
-``AUDITLOG_ADMIN_KEY`` token also covers that key, so the token dies when the
-setting changes.
+Ours is a JSON Web Token (HS256, made and checked by PyJWT, so that clients
+which read a token's ``exp`` to renew it in time can; the engine's
+``TokenSigner`` seals scroll ids and cursors, which no client reads) with the
+claims ``sub`` (the key id), ``aud`` (``auditlog``), ``iat`` and ``exp``
+(``AUDITLOG_TOKEN_TTL`` seconds later). It is signed with a key derived from
+``AUDITLOG_SECRET``, the secret that also signs scroll tokens, so every
+instance sharing the secret accepts it. A token names its key and holds
+nothing else: each request resolves the key again, so the token dies with its
+key (revoked or expired) and always carries the key's current role and
+namespaces. The signing key of an ``AUDITLOG_ADMIN_KEY`` token also covers
+that key, so the token dies when the setting changes.
 """
 
 from __future__ import annotations
