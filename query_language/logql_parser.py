@@ -105,6 +105,7 @@ _DURATION_MS = {"y": 365 * 86_400_000, "w": 7 * 86_400_000, "d": 86_400_000, "h"
 _WORDS = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`'
                     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<pattern>[|!]>)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_COMPARISON = re.compile(r"==|!=|>=|<=|>|<")
 
 
 def _at(token: Token) -> tuple[int, int]:
@@ -261,8 +262,8 @@ def _unsupported_before(text: str, pos: int) -> UnsupportedLogQLError | None:
         word, pattern = m.group("word"), m.group("pattern")
         if word in UNSUPPORTED:
             found = (f"the {UNSUPPORTED[word]} {word}", word, m.start(), word)
-        elif word == "or":
-            found = ("or between line filters", "line filter or", m.start(), word)
+        elif word in ("or", "and") and m.end() <= pos + len(word):
+            found = (f"{word} between line filters or between queries", word, m.start(), word)
         elif pattern:
             found = (f"the pattern line filter {pattern}", f"pattern filter {pattern}",
                      m.start(), pattern)
@@ -285,6 +286,15 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> QuerySyntaxError:
     unsupported = _unsupported_before(text, pos)
     if unsupported is not None:
         return unsupported
+    comparison = _COMPARISON.match(text, pos)
+    expects = exc.allowed if isinstance(exc, UnexpectedCharacters) else exc.expected
+    if comparison is not None and "CMP_OP" not in (expects or ()):
+        line, column = _position(text, pos)
+        return UnsupportedLogQLError(
+            f"unsupported LogQL: the comparison operator {comparison.group()} between "
+            f"queries is not supported ({SUPPORTED_SUMMARY})",
+            construct=f"comparison operator {comparison.group()}", line=line,
+            column=column, text=comparison.group())
     if isinstance(exc, UnexpectedCharacters):
         expected = _expected(exc.allowed or ())
         if text[pos] in "\"'`" and "STRING" in (exc.allowed or ()):
