@@ -23,10 +23,21 @@ from app.store.extension import store
 ADMIN_KEY_ID = "admin-key"
 
 
-def presented_secret() -> str:
-    """The key in the Authorization header; raise Unauthenticated when there is none."""
+def presented_secret(allow_basic: bool = False) -> str:
+    """The key in the Authorization header; raise Unauthenticated when there is none.
+
+    With ``allow_basic`` (the Loki-compatible API, as Grafana and logcli send it)
+    the key may also be the password of HTTP basic auth; the user name is ignored.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.strip().partition(" ")
+    if allow_basic and scheme.lower() == "basic":
+        auth = request.authorization
+        password = auth.password if auth is not None and auth.type == "basic" else None
+        if password:
+            return password
+        raise Unauthenticated("an API key is required: send it as the basic auth password "
+                              "or as `Authorization: Bearer <key>`")
     if scheme.lower() not in ("bearer", "apitoken") or not secret.strip():
         raise Unauthenticated(
             "an API key is required: send `Authorization: Bearer <key>`"
@@ -34,12 +45,12 @@ def presented_secret() -> str:
     return secret.strip()
 
 
-def authenticate() -> Principal:
+def authenticate(allow_basic: bool = False) -> Principal:
     """The Principal of the current request (cached on ``g``); raise Unauthenticated."""
     cached = g.get("principal")
     if cached is not None:
         return cached
-    secret = presented_secret()
+    secret = presented_secret(allow_basic)
     admin_key = current_app.config.get("AUDITLOG_ADMIN_KEY")
     principal: Principal | None = None
     if admin_key and hmac.compare_digest(secret.encode(), str(admin_key).encode()):
@@ -52,9 +63,9 @@ def authenticate() -> Principal:
     return principal
 
 
-def require(role: str, namespace: str | None = None) -> Principal:
+def require(role: str, namespace: str | None = None, *, allow_basic: bool = False) -> Principal:
     """The caller, checked for ``role`` and, when given, access to ``namespace``."""
-    principal = authenticate()
+    principal = authenticate(allow_basic)
     if not principal.has_role(role):
         raise Forbidden(f"this key's role ({principal.role}) may not do this; needs {role}")
     if namespace == SYSTEM_NAMESPACE:

@@ -14,6 +14,7 @@ from app.api import (
     immuta,
     integrity,
     keys,
+    loki,
     native,
     runai,
     wasabi,
@@ -33,3 +34,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(immuta.bp)
     app.register_blueprint(runai.bp)
     app.register_blueprint(wasabi.bp)
+    app.register_blueprint(loki.bp)

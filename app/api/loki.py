@@ -1,0 +1,468 @@
+"""The Loki-compatible read API (``/loki/api/v1``, DESIGN §12) for Grafana and logcli.
+
+Requests and answers follow Loki's HTTP API (grafana/loki docs "Loki HTTP API";
+pkg/loghttp): ``{"status": "success", "data": ...}``, with ``resultType``
+``streams``, ``matrix``, ``vector`` or ``scalar`` for queries. Errors are
+``{"status": "error", "errorType": ..., "error": message, "message": message}``
+(Grafana's Loki data source shows ``message``, pkg/tsdb/loki/api.go).
+
+Auth: an API key as ``Authorization: Bearer <key>`` or as the password of HTTP
+basic auth (the user name is ignored), as Grafana's data source settings and
+logcli's ``--password`` send it. The namespace is ``X-Scope-OrgID`` or, when
+that header is absent, the key's only namespace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from app.api import loki_params as params
+from app.api.namespaces import checked_namespace
+from app.auth import require
+from app.engine.loki_metrics import Evaluation, MetricLimitError, evaluation, iter_points
+from app.engine.loki_reader import LINE_FIELD, LokiReader, ReadStats
+from app.errors import AuditlogError, InvalidInput, status_of
+from app.fields import REGISTRY
+from app.self_audit import note
+from app.services import get_services
+from query_language import (
+    LiteralValue,
+    LogSelection,
+    MetricPlan,
+    QueryError,
+    ResolvedGrouping,
+    VectorStep,
+    compile_logql,
+    label_field,
+    label_name,
+    parse_logql,
+)
+from query_language.logql_ast import LogQuery, RangeFunction, VectorOp
+
+bp = Blueprint("loki", __name__, url_prefix="/loki/api/v1")
+
+BUILD_VERSION = "3.0.0"  # the Loki API level these endpoints follow
+_ERROR_TYPES = {400: "bad_data", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "bad_data", 429: "too_many_requests", 503: "unavailable", 504: "timeout"}
+
+
+def _loki_error(status: int, message: str) -> ResponseReturnValue:
+    body = {"status": "error", "errorType": _ERROR_TYPES.get(status, "internal"),
+            "error": message, "message": message}
+    return jsonify(body), status
+
+
+@bp.errorhandler(AuditlogError)
+def _service_error(exc: AuditlogError) -> ResponseReturnValue:
+    response = _loki_error(status_of(exc), exc.message)
+    return response
+
+
+@bp.errorhandler(QueryError)
+def _query_error(exc: QueryError) -> ResponseReturnValue:
+    return _loki_error(400, f"parse error: {exc}")
+
+
+@bp.errorhandler(MetricLimitError)
+def _limit_error(exc: MetricLimitError) -> ResponseReturnValue:
+    return _loki_error(400, str(exc))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    return _loki_error(exc.code or 500, exc.description or exc.name)
+
+
+def _args() -> Mapping[str, str]:
+    return request.values
+
+
+def _namespace() -> str:
+    """The namespace of the request: X-Scope-OrgID, or the key's only one. Raises 400/401/403."""
+    principal = require("reader", None, allow_basic=True)
+    header = request.headers.get("X-Scope-OrgID", "").strip()
+    if header:
+        if "|" in header:
+            raise InvalidInput("multi-tenant queries (X-Scope-OrgID with '|') are not "
+                               "supported; name one namespace", field="X-Scope-OrgID")
+        namespace = checked_namespace(header)
+    elif principal.namespaces is not None and len(principal.namespaces) == 1:
+        (namespace,) = principal.namespaces
+    else:
+        raise InvalidInput("this key may read several namespaces: send the X-Scope-OrgID "
+                           "header with the one to read", field="X-Scope-OrgID")
+    require("reader", namespace, allow_basic=True)
+    return namespace
+
+
+def _reader() -> LokiReader:
+    return LokiReader(get_services().engine)
+
+
+def _compiled(text: str) -> LogSelection | MetricPlan | LiteralValue:
+    if not text.strip():
+        raise InvalidInput("query: a LogQL query is required", field="query")
+    return compile_logql(parse_logql(text), REGISTRY, line_field=LINE_FIELD)
+
+
+def _selector_query(text: str) -> dict[str, Any]:
+    """A stream selector (``match[]``, label values' ``query``) compiled to a query."""
+    compiled = _compiled(text)
+    if not isinstance(compiled, LogSelection):
+        raise InvalidInput(f"{text!r} is not a stream selector", field="match[]")
+    return compiled.query
+
+
+def _success(data: Any) -> ResponseReturnValue:
+    return jsonify({"status": "success", "data": data})
+
+
+def _seconds(ms: int) -> int | float:
+    return ms // 1000 if ms % 1000 == 0 else ms / 1000
+
+
+def _value_text(value: float) -> str:
+    """A sample value as Prometheus writes it (strconv 'f', -1)."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
+
+
+def _streams(lines: list[Any], interval_ns: int, forward: bool) -> list[dict[str, Any]]:
+    """Lines grouped by stream, in the order read; ``interval`` thins each stream."""
+    streams: dict[tuple[tuple[str, str], ...], list[list[str]]] = {}
+    last: dict[tuple[tuple[str, str], ...], int] = {}
+    for line in lines:
+        if interval_ns and line.labels in last:
+            gap = line.time_ns - last[line.labels] if forward else last[line.labels] - line.time_ns
+            if gap < interval_ns:
+                continue
+        last[line.labels] = line.time_ns
+        streams.setdefault(line.labels, []).append([str(line.time_ns), line.text])
+    return [{"stream": dict(labels), "values": values} for labels, values in streams.items()]
+
+
+def _matrix(series: Mapping[Any, list[float | None]], when: Evaluation) -> list[dict[str, Any]]:
+    return [{"metric": dict(labels),
+             "values": [[_seconds(t), _value_text(v)] for t, v in iter_points(values, when)]}
+            for labels, values in sorted(series.items())]
+
+
+def _literal(value: LiteralValue, when: Evaluation, instant: bool) -> dict[str, Any]:
+    text = _value_text(value.value)
+    if instant:
+        at = _seconds(when.first_ms)
+        if not value.vector:
+            return {"resultType": "scalar", "result": [at, text]}
+        return {"resultType": "vector", "result": [{"metric": {}, "value": [at, text]}]}
+    return {"resultType": "matrix", "result": [
+        {"metric": {}, "values": [[_seconds(t), text] for t in when.times_ms()]}]}
+
+
+@bp.route("/query_range", methods=["GET", "POST"])
+def query_range() -> ResponseReturnValue:
+    """A LogQL query over a time range: log lines (streams) or samples (matrix).
+    ---
+    get:
+      summary: Loki query_range (Grafana's Loki data source, logcli query)
+      tags: [loki]
+      parameters:
+        - {in: query, name: query, required: true, schema: {type: string}}
+        - {in: query, name: start, schema: {type: string}}
+        - {in: query, name: end, schema: {type: string}}
+        - {in: query, name: since, schema: {type: string}}
+        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 5000}}
+        - {in: query, name: direction, schema: {type: string, enum: [forward, backward]}}
+        - {in: query, name: step, schema: {type: string}}
+        - {in: query, name: interval, schema: {type: string}}
+      responses:
+        200: {description: '{"status": "success", "data": {"resultType", "result", "stats"}}'}
+    post:
+      summary: Loki query_range with form parameters
+      tags: [loki]
+      responses:
+        200: {description: the same as GET}
+    """
+    namespace = _namespace()
+    args = _args()
+    text = args.get("query", "")
+    compiled = _compiled(text)
+    span = params.window(args)
+    stats = ReadStats()
+    if isinstance(compiled, LogSelection):
+        limit, forward = params.limit(args), params.forward(args)
+        interval = params.interval_ns(args)
+        lines = _reader().lines(namespace, compiled.query, span.start_ns, span.end_ns, limit,
+                                forward, stats)
+        note("audit.search", namespace, query=text, count=len(lines), surface="loki")
+        result = _streams(lines, interval, forward)
+        return _success({"resultType": "streams", "result": result,
+                         "stats": stats.as_loki(len(lines))})
+    when = evaluation(span.start_ns, span.end_ns, params.step_ms(args, span))
+    if isinstance(compiled, LiteralValue):
+        return _success({**_literal(compiled, when, instant=False), "stats": stats.as_loki(0)})
+    series = _reader().samples(namespace, compiled, when)
+    note("audit.aggregate", namespace, query=text, count=len(series), surface="loki")
+    return _success({"resultType": "matrix", "result": _matrix(series, when),
+                     "stats": stats.as_loki(len(series))})
+
+
+@bp.route("/query", methods=["GET", "POST"])
+def query() -> ResponseReturnValue:
+    """A LogQL metric query at one instant (``time``, default now): a vector.
+    ---
+    get:
+      summary: Loki instant query (Grafana's data source test sends vector(1)+vector(1))
+      tags: [loki]
+      parameters:
+        - {in: query, name: query, required: true, schema: {type: string}}
+        - {in: query, name: time, schema: {type: string}}
+      responses:
+        200: {description: '{"status": "success", "data": {"resultType": "vector", ...}}'}
+    post:
+      summary: Loki instant query with form parameters
+      tags: [loki]
+      responses:
+        200: {description: the same as GET}
+    """
+    namespace = _namespace()
+    args = _args()
+    text = args.get("query", "")
+    compiled = _compiled(text)
+    at = params.timestamp_ns(args["time"], "time") if args.get("time") else time.time_ns()
+    when = evaluation(at, at, 1000)
+    stats = ReadStats()
+    if isinstance(compiled, LogSelection):
+        raise InvalidInput("log queries are not supported as an instant query type, please "
+                           "change your query to a range query type", field="query")
+    if isinstance(compiled, LiteralValue):
+        return _success({**_literal(compiled, when, instant=True), "stats": stats.as_loki(0)})
+    series = _reader().samples(namespace, compiled, when)
+    note("audit.aggregate", namespace, query=text, count=len(series), surface="loki")
+    result = [{"metric": dict(labels), "value": [_seconds(t), _value_text(v)]}
+              for labels, values in sorted(series.items())
+              for t, v in iter_points(values, when)]
+    return _success({"resultType": "vector", "result": result,
+                     "stats": stats.as_loki(len(result))})
+
+
+def _optional_window(args: Mapping[str, str]) -> params.Window:
+    return params.window(args)
+
+
+@bp.route("/labels", methods=["GET", "POST"])
+@bp.route("/label", methods=["GET", "POST"])
+def labels() -> ResponseReturnValue:
+    """The label names of the namespace's events in the window (default the last hour).
+    ---
+    get:
+      summary: Loki label names
+      tags: [loki]
+      parameters:
+        - {in: query, name: start, schema: {type: string}}
+        - {in: query, name: end, schema: {type: string}}
+        - {in: query, name: query, schema: {type: string}}
+      responses:
+        200: {description: '{"status": "success", "data": ["action", ...]}'}
+    post:
+      summary: Loki label names (form parameters)
+      tags: [loki]
+      responses:
+        200: {description: the same as GET}
+    """
+    namespace = _namespace()
+    args = _args()
+    span = _optional_window(args)
+    query = _selector_query(args["query"]) if args.get("query") else None
+    fields = _reader().label_fields(namespace, span.start_ns, span.end_ns, query)
+    return _success(sorted(label_name(f) for f in fields))
+
+
+@bp.route("/label/<name>/values", methods=["GET", "POST"])
+def label_values(name: str) -> ResponseReturnValue:
+    """The values of one label in the window; an unknown label has none.
+    ---
+    get:
+      summary: Loki label values
+      tags: [loki]
+      parameters:
+        - {in: query, name: start, schema: {type: string}}
+        - {in: query, name: end, schema: {type: string}}
+        - {in: query, name: query, schema: {type: string}}
+      responses:
+        200: {description: '{"status": "success", "data": ["login", ...]}'}
+    post:
+      summary: Loki label values (form parameters)
+      tags: [loki]
+      responses:
+        200: {description: the same as GET}
+    """
+    namespace = _namespace()
+    args = _args()
+    span = _optional_window(args)
+    field = label_field(name, REGISTRY)
+    info = REGISTRY.lookup(field) if field is not None else None
+    if info is None or info.exact_field is None or not info.aggregatable:
+        return _success([])
+    query = _selector_query(args["query"]) if args.get("query") else None
+    values = _reader().label_values(namespace, info.exact_field, span.start_ns, span.end_ns,
+                                    query)
+    return _success(values)
+
+
+@bp.route("/series", methods=["GET", "POST"])
+def series() -> ResponseReturnValue:
+    """The distinct label sets of the events the ``match[]`` selectors select.
+    ---
+    get:
+      summary: Loki series
+      tags: [loki]
+      parameters:
+        - {in: query, name: "match[]", schema: {type: array, items: {type: string}}}
+        - {in: query, name: start, schema: {type: string}}
+        - {in: query, name: end, schema: {type: string}}
+      responses:
+        200: {description: '{"status": "success", "data": [{"action": "login", ...}]}'}
+    post:
+      summary: Loki series (form parameters)
+      tags: [loki]
+      responses:
+        200: {description: the same as GET}
+    """
+    namespace = _namespace()
+    args = request.values
+    # Grafana sends match[]; logcli (pkg/logcli/client/client.go) sends match.
+    selectors = [*args.getlist("match[]"), *args.getlist("match")]
+    queries = [_selector_query(text) for text in selectors if text.strip()]
+    span = _optional_window(args)
+    found = _reader().series(namespace, queries, span.start_ns, span.end_ns)
+    return _success(found)
+
+
+@bp.route("/index/stats", methods=["GET", "POST"])
+def index_stats() -> ResponseReturnValue:
+    """How many streams, entries and bytes a selector covers in the window.
+    ---
+    get:
+      summary: Loki index stats
+      tags: [loki]
+      parameters:
+        - {in: query, name: query, schema: {type: string}}
+        - {in: query, name: start, schema: {type: string}}
+        - {in: query, name: end, schema: {type: string}}
+      responses:
+        200: {description: '{"streams": n, "chunks": n, "entries": n, "bytes": n}'}
+    post:
+      summary: Loki index stats (form parameters)
+      tags: [loki]
+      responses:
+        200: {description: the same as GET}
+    """
+    namespace = _namespace()
+    args = _args()
+    span = _optional_window(args)
+    query = _selector_query(args["query"]) if args.get("query") else {}
+    return jsonify(_reader().index_stats(namespace, query, span.start_ns, span.end_ns))
+
+
+def _volume_plan(args: Mapping[str, str], range_ms: int) -> MetricPlan:
+    """``sum by (labels) (bytes_over_time(selector[range]))``: Loki's volume."""
+    text = args.get("query", "")
+    expr = parse_logql(text) if text.strip() else parse_logql("{}")
+    if not isinstance(expr, LogQuery):
+        raise InvalidInput("query: a stream selector is required", field="query")
+    selection = compile_logql(expr, REGISTRY, line_field=LINE_FIELD)
+    assert isinstance(selection, LogSelection)
+    targets = [t.strip() for t in args.get("targetLabels", "").split(",") if t.strip()]
+    names = targets or list(dict.fromkeys(m.field for m in expr.selector.matchers))
+    grouping = ResolvedGrouping(False, tuple(label_name(n) for n in names),
+                                tuple(label_field(n, REGISTRY) for n in names))
+    return MetricPlan(selection.query, RangeFunction.BYTES_OVER_TIME, range_ms,
+                      (VectorStep(VectorOp.SUM, grouping, None),))
+
+
+@bp.route("/index/volume_range", methods=["GET", "POST"])
+def volume_range() -> ResponseReturnValue:
+    """Bytes per step, grouped by ``targetLabels`` or the selector's labels: a matrix.
+    ---
+    get:
+      summary: Loki log volume over time (Grafana's log volume histogram)
+      tags: [loki]
+      parameters:
+        - {in: query, name: query, schema: {type: string}}
+        - {in: query, name: start, schema: {type: string}}
+        - {in: query, name: end, schema: {type: string}}
+        - {in: query, name: step, schema: {type: string}}
+        - {in: query, name: targetLabels, schema: {type: string}}
+      responses:
+        200: {description: '{"status": "success", "data": {"resultType": "matrix", ...}}'}
+    post:
+      summary: Loki log volume over time (form parameters)
+      tags: [loki]
+      responses:
+        200: {description: the same as GET}
+    """
+    namespace = _namespace()
+    args = _args()
+    span = params.window(args)
+    step = params.step_ms(args, span)
+    plan = _volume_plan(args, step)
+    when = evaluation(span.start_ns, span.end_ns, step)
+    found = _reader().samples(namespace, plan, when)
+    return _success({"resultType": "matrix", "result": _matrix(found, when),
+                     "stats": ReadStats().as_loki(len(found))})
+
+
+@bp.route("/index/volume", methods=["GET", "POST"])
+def volume() -> ResponseReturnValue:
+    """Bytes in the window, grouped by ``targetLabels`` or the selector's labels: a vector.
+    ---
+    get:
+      summary: Loki log volume
+      tags: [loki]
+      parameters:
+        - {in: query, name: query, schema: {type: string}}
+        - {in: query, name: start, schema: {type: string}}
+        - {in: query, name: end, schema: {type: string}}
+      responses:
+        200: {description: '{"status": "success", "data": {"resultType": "vector", ...}}'}
+    post:
+      summary: Loki log volume (form parameters)
+      tags: [loki]
+      responses:
+        200: {description: the same as GET}
+    """
+    namespace = _namespace()
+    args = _args()
+    span = params.window(args)
+    range_ms = max((span.end_ns - span.start_ns) // params.NS_PER_MS, 1)
+    plan = _volume_plan(args, range_ms)
+    when = evaluation(span.end_ns, span.end_ns, 1000)
+    found = _reader().samples(namespace, plan, when)
+    result = [{"metric": dict(labels), "value": [_seconds(t), _value_text(v)]}
+              for labels, values in sorted(found.items()) for t, v in iter_points(values, when)]
+    return _success({"resultType": "vector", "result": result,
+                     "stats": ReadStats().as_loki(len(result))})
+
+
+@bp.get("/status/buildinfo")
+def buildinfo() -> ResponseReturnValue:
+    """The Loki API level served (Grafana reads it to pick features).
+    ---
+    get:
+      summary: Loki build information
+      tags: [loki]
+      responses:
+        200: {description: '{"version": "3.0.0", ...}'}
+    """
+    require("reader", None, allow_basic=True)
+    return jsonify({"version": BUILD_VERSION, "revision": "", "branch": "", "buildUser": "",
+                    "buildDate": "", "goVersion": "", "application": "auditlog"})
