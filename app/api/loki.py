@@ -52,31 +52,31 @@ _ERROR_TYPES = {400: "bad_data", 401: "unauthorized", 403: "forbidden", 404: "no
                 405: "bad_data", 429: "too_many_requests", 503: "unavailable", 504: "timeout"}
 
 
-def _loki_error(status: int, message: str) -> ResponseReturnValue:
+def _loki_error(status: int, code: str, message: str) -> ResponseReturnValue:
+    # Loki's fields, plus the service's error ``code`` (the OpenAPI Error schema's).
     body = {"status": "error", "errorType": _ERROR_TYPES.get(status, "internal"),
-            "error": message, "message": message}
+            "error": message, "message": message, "code": code}
     return jsonify(body), status
 
 
 @bp.errorhandler(AuditlogError)
 def _service_error(exc: AuditlogError) -> ResponseReturnValue:
-    response = _loki_error(status_of(exc), exc.message)
-    return response
+    return _loki_error(status_of(exc), str(exc.body().get("code", "error")), exc.message)
 
 
 @bp.errorhandler(QueryError)
 def _query_error(exc: QueryError) -> ResponseReturnValue:
-    return _loki_error(400, f"parse error: {exc}")
+    return _loki_error(400, "invalid_query", f"parse error: {exc}")
 
 
 @bp.errorhandler(MetricLimitError)
 def _limit_error(exc: MetricLimitError) -> ResponseReturnValue:
-    return _loki_error(400, str(exc))
+    return _loki_error(400, "invalid_query", str(exc))
 
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
-    return _loki_error(exc.code or 500, exc.description or exc.name)
+    return _loki_error(exc.code or 500, "http_error", exc.description or exc.name)
 
 
 def _args() -> Mapping[str, str]:
@@ -259,7 +259,6 @@ def _optional_window(args: Mapping[str, str]) -> params.Window:
 
 
 @bp.route("/labels", methods=["GET", "POST"])
-@bp.route("/label", methods=["GET", "POST"])
 def labels() -> ResponseReturnValue:
     """The label names of the namespace's events in the window (default the last hour).
     ---
@@ -284,6 +283,24 @@ def labels() -> ResponseReturnValue:
     query = _selector_query(args["query"]) if args.get("query") else None
     fields = _reader().label_fields(namespace, span.start_ns, span.end_ns, query)
     return _success(sorted(label_name(f) for f in fields))
+
+
+@bp.route("/label", methods=["GET", "POST"])
+def label() -> ResponseReturnValue:
+    """The label names: Loki's older path of ``/labels``.
+    ---
+    get:
+      summary: Loki label names (older path)
+      tags: [loki]
+      responses:
+        200: {description: '{"status": "success", "data": ["action", ...]}'}
+    post:
+      summary: Loki label names (older path, form parameters)
+      tags: [loki]
+      responses:
+        200: {description: the same as GET}
+    """
+    return labels()
 
 
 @bp.route("/label/<name>/values", methods=["GET", "POST"])

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.fields import LINE_BYTES
 from query_language import MetricPlan, VectorStep, label_name
 from query_language.logql_ast import RangeFunction, VectorOp
 
@@ -131,7 +132,7 @@ def aggregation(plan: MetricPlan, fields: Sequence[str], buckets: BucketPlan,
         composite["after"] = dict(after)
     body: dict[str, Any] = {"composite": composite}
     if plan.function in BYTES:
-        body["aggs"] = {"bytes": {"sum": {"field": "line_bytes"}}}
+        body["aggs"] = {"bytes": {"sum": {"field": LINE_BYTES}}}
     return {"samples": body}
 
 

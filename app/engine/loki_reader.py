@@ -1,9 +1,9 @@
 """The Elasticsearch side of the Loki-compatible API (DESIGN §12): lines, samples, labels.
 
 Every query is ``bool.filter[namespace term, time range, compiled LogQL]``, so a
-namespace filter is always there. Stream labels are the event's keyword and ip
-fields but ``id`` (``STREAM_FIELDS``), plus its ``labels.*``, named with ``.``
-written ``_``; an event's log line is its JSON as the search API returns it.
+namespace filter is always there. Stream labels are the registry's ``stream_labels()``
+(keyword and ip fields but ``id``) plus the event's ``labels.*``, named with ``.`` written
+``_``; an event's log line is its JSON as the search API returns it.
 """
 
 from __future__ import annotations
@@ -25,15 +25,13 @@ from app.engine.loki_metrics import (
     window_series,
 )
 from app.es import store_errors
-from app.fields import IP, KEYWORD, LABEL_PREFIX, REGISTRY
+from app.fields import LABEL_PREFIX, LINE_BYTES, LINE_TEXT, REGISTRY
 from app.search import SearchEngine
 from app.timestamps import format_ns
 from query_language import MetricPlan, label_name
 
-# The registry's keyword and ip fields but the event id: the stream labels.
-STREAM_FIELDS: tuple[str, ...] = tuple(f.name for f in REGISTRY
-                                       if f.kind in (KEYWORD, IP) and f.name != "id")
-LINE_FIELD = "line_text"
+STREAM_FIELDS: tuple[str, ...] = tuple(f.name for f in REGISTRY.stream_labels())
+LINE_FIELD = LINE_TEXT
 NS_FORMAT = "strict_date_optional_time_nanos"
 MAX_LABEL_VALUES = 10_000
 MAX_SERIES = 10_000
@@ -214,7 +212,7 @@ class LokiReader:
         """Loki's ``/index/stats``: streams, chunks (one per stream here), entries, bytes."""
         response = self._search(query=namespace_query(namespace, query, start_ns, end_ns),
                                 size=0, track_total_hits=True,
-                                aggs={"bytes": {"sum": {"field": "line_bytes"}}})
+                                aggs={"bytes": {"sum": {"field": LINE_BYTES}}})
         entries = int(response["hits"]["total"]["value"])
         streams = len(self.series(namespace, [query], start_ns, end_ns)) if entries else 0
         return {"streams": streams, "chunks": streams, "entries": entries,

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from elasticsearch import Elasticsearch
 
 from app.config import default
 from app.model.event import STAMP, Event, doc_id
+from app.model.fields import LINE_BYTES
 from app.model.timestamps import NS_PER_S, format_ns, month_of
 from app.store.client import store_errors
 
@@ -72,9 +74,9 @@ class EventStore:
             event.source[STAMP] = stamp
             operations.append({"create": {"_index": self.index_for(event.time_ns),
                                           "_id": event.doc_id}})
-            # line_bytes (indexed, kept out of _source by the template) is the size of the
+            # LINE_BYTES (indexed, kept out of _source by the template) is the size of the
             # event's JSON, the log line of the Loki-compatible API's bytes_over_time.
-            operations.append({**event.source, "line_bytes": len(orjson.dumps(event.source))})
+            operations.append({**event.source, LINE_BYTES: len(orjson.dumps(event.source))})
         with store_errors():
             # Only what is read below: an answer a tenth the size to parse.
             response = self.client.bulk(operations=operations, refresh=refresh,
