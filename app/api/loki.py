@@ -22,15 +22,15 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from app.access.auth import require
 from app.api import loki_params as params
 from app.api.namespaces import checked_namespace
-from app.auth import require
+from app.audit.notes import note
+from app.engine.extension import current_engine
 from app.engine.loki_metrics import Evaluation, MetricLimitError, evaluation, iter_points
 from app.engine.loki_reader import LINE_FIELD, LokiReader, ReadStats
 from app.errors import AuditlogError, InvalidInput, status_of
-from app.fields import REGISTRY
-from app.self_audit import note
-from app.services import get_services
+from app.model.fields import REGISTRY
 from query_language import (
     LiteralValue,
     LogSelection,
@@ -102,7 +102,7 @@ def _namespace() -> str:
 
 
 def _reader() -> LokiReader:
-    return LokiReader(get_services().engine)
+    return LokiReader(current_engine())
 
 
 def _compiled(text: str) -> LogSelection | MetricPlan | LiteralValue:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.fields import LINE_BYTES
+from app.model.fields import LINE_BYTES
 from query_language import MetricPlan, VectorStep, label_name
 from query_language.logql_ast import RangeFunction, VectorOp
 

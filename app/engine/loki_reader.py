@@ -24,10 +24,10 @@ from app.engine.loki_metrics import (
     present,
     window_series,
 )
-from app.es import store_errors
-from app.fields import LABEL_PREFIX, LINE_BYTES, LINE_TEXT, REGISTRY
-from app.search import SearchEngine
-from app.timestamps import format_ns
+from app.engine.search import SearchEngine
+from app.model.fields import LABEL_PREFIX, LINE_BYTES, LINE_TEXT, REGISTRY
+from app.model.timestamps import format_ns
+from app.store.client import store_errors
 from query_language import MetricPlan, label_name
 
 STREAM_FIELDS: tuple[str, ...] = tuple(f.name for f in REGISTRY.stream_labels())

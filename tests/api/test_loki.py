@@ -29,7 +29,7 @@ import orjson
 import pytest
 from flask.testing import FlaskClient
 
-from app.timestamps import NS_PER_S, format_ns
+from app.model.timestamps import NS_PER_S, format_ns
 from tests.api.api_keys import ADMIN, create_key
 from tests.api.test_search import ingest
 
@@ -59,7 +59,7 @@ EVENTS = [_event(n) for n in range(300)]
 
 
 def _parse(text: str) -> int:
-    from app.timestamps import parse_timestamp
+    from app.model.timestamps import parse_timestamp
 
     return parse_timestamp(text)[0]
 
