@@ -7,10 +7,14 @@ byte functions. Events are never read one by one: Python only adds the
 buckets up into windows and applies the vector aggregations to the samples.
 
 Windows follow Loki (pkg/logql/range_vector.go: the lower bound is not
-inclusive): the sample at ``t`` counts the events of ``(t - range, t]``, on the
-event time truncated to the millisecond. The histogram's ``offset`` puts the
-bucket edges at ``t - range + 1 ms``, so every window is a whole number of
-buckets. Evaluation times are ``start, start + step, ...`` up to ``end``.
+inclusive): the sample at ``t`` counts the events of ``(t - range, t]``.
+Elasticsearch buckets a ``date_nanos`` field on its time truncated to the
+millisecond, so the window is applied to that truncated time: exact for event
+times of millisecond precision or coarser; an event less than 1 ms after ``t``
+counts at ``t`` where Loki counts it at the next step. The histogram's
+``offset`` puts the bucket edges at ``t - range + 1 ms``, so every window is a
+whole number of buckets. Evaluation times are ``start, start + step, ...`` up
+to ``end``, on whole milliseconds.
 
 Which labels the aggregation groups on: ``sum by (L)`` needs only ``L`` (a
 sum of counts is the count of the union); ``sum without (L)`` every stream
