@@ -1,7 +1,8 @@
 """Authentication and authorization in one place (DESIGN §8).
 
 Every endpoint but health asks ``require(role, namespace)``: it reads
-``Authorization: Bearer <key>`` (or ``APIToken <key>``), resolves the key to a
+``Authorization: Bearer <key>`` (or ``APIToken <key>``; on the Loki-compatible
+surface also HTTP basic auth with the key as password), resolves the key to a
 Principal, and raises Unauthenticated (401) or Forbidden (403). The
 ``AUDITLOG_ADMIN_KEY`` setting is accepted as an admin of every namespace;
 other keys come from the key store, registered as the resolver by ``app.access.keys``.
@@ -21,17 +22,20 @@ from app.model.principal import Principal
 from app.store.extension import store
 
 ADMIN_KEY_ID = "admin-key"
+# Surfaces (blueprints) whose clients send the key as the password of HTTP basic auth:
+# Grafana's Loki data source and logcli (``--password``).
+BASIC_AUTH_SURFACES = frozenset({"loki"})
 
 
-def presented_secret(allow_basic: bool = False) -> str:
+def presented_secret() -> str:
     """The key in the Authorization header; raise Unauthenticated when there is none.
 
-    With ``allow_basic`` (the Loki-compatible API, as Grafana and logcli send it)
-    the key may also be the password of HTTP basic auth; the user name is ignored.
+    On BASIC_AUTH_SURFACES the key may also be the password of HTTP basic auth
+    (the user name is ignored).
     """
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.strip().partition(" ")
-    if allow_basic and scheme.lower() == "basic":
+    if request.blueprint in BASIC_AUTH_SURFACES and scheme.lower() == "basic":
         auth = request.authorization
         password = auth.password if auth is not None and auth.type == "basic" else None
         if password:
@@ -45,12 +49,12 @@ def presented_secret(allow_basic: bool = False) -> str:
     return secret.strip()
 
 
-def authenticate(allow_basic: bool = False) -> Principal:
+def authenticate() -> Principal:
     """The Principal of the current request (cached on ``g``); raise Unauthenticated."""
     cached = g.get("principal")
     if cached is not None:
         return cached
-    secret = presented_secret(allow_basic)
+    secret = presented_secret()
     admin_key = current_app.config.get("AUDITLOG_ADMIN_KEY")
     principal: Principal | None = None
     if admin_key and hmac.compare_digest(secret.encode(), str(admin_key).encode()):
@@ -63,9 +67,9 @@ def authenticate(allow_basic: bool = False) -> Principal:
     return principal
 
 
-def require(role: str, namespace: str | None = None, *, allow_basic: bool = False) -> Principal:
+def require(role: str, namespace: str | None = None) -> Principal:
     """The caller, checked for ``role`` and, when given, access to ``namespace``."""
-    principal = authenticate(allow_basic)
+    principal = authenticate()
     if not principal.has_role(role):
         raise Forbidden(f"this key's role ({principal.role}) may not do this; needs {role}")
     if namespace == SYSTEM_NAMESPACE:

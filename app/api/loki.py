@@ -85,7 +85,7 @@ def _args() -> Mapping[str, str]:
 
 def _namespace() -> str:
     """The namespace of the request: X-Scope-OrgID, or the key's only one. Raises 400/401/403."""
-    principal = require("reader", None, allow_basic=True)
+    principal = require("reader", None)
     header = request.headers.get("X-Scope-OrgID", "").strip()
     if header:
         if "|" in header:
@@ -97,7 +97,7 @@ def _namespace() -> str:
     else:
         raise InvalidInput("this key may read several namespaces: send the X-Scope-OrgID "
                            "header with the one to read", field="X-Scope-OrgID")
-    require("reader", namespace, allow_basic=True)
+    require("reader", namespace)
     return namespace
 
 
@@ -480,6 +480,6 @@ def buildinfo() -> ResponseReturnValue:
       responses:
         200: {description: '{"version": "3.0.0", ...}'}
     """
-    require("reader", None, allow_basic=True)
+    require("reader", None)
     return jsonify({"version": BUILD_VERSION, "revision": "", "branch": "", "buildUser": "",
                     "buildDate": "", "goVersion": "", "application": "auditlog"})

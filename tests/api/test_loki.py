@@ -485,3 +485,10 @@ def test_instant_log_query_is_refused_as_loki_does(client: FlaskClient, keys) ->
     response = get(client, "/query", keys["reader"], query='{action="login"}')
     assert response.status_code == 400
     assert "range query" in response.json["message"]
+
+
+def test_basic_auth_is_for_the_loki_surface_only(client: FlaskClient, keys) -> None:
+    assert ok(get(client, "/labels", {**keys["basic"], "X-Scope-OrgID": NS}, **HOUR))
+    response = client.post(f"/api/v1/namespaces/{NS}/events/search", json={},
+                           headers=keys["basic"])
+    assert response.status_code == 401
