@@ -25,6 +25,8 @@ series carries it.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -167,11 +169,14 @@ def window_series(pages: Iterable[Sequence[Mapping[str, Any]]], plan: MetricPlan
     scale = 1000.0 / plan.range_ms if plan.function in RATES else 1.0
     series: dict[Labels, list[float]] = {}
     for labels, values in per_bucket.items():
+        # Prefix sums over the sorted bucket starts: each window is one subtraction.
+        starts = sorted(values)
+        sums = [0.0, *itertools.accumulate(values[k] for k in starts)]
         samples = []
         for t in evaluation.times_ms():
-            low = t - plan.range_ms + 1
-            total = sum(values.get(low + k * buckets.bucket_ms, 0.0)
-                        for k in range(buckets.buckets_per_window))
+            low = bisect.bisect_left(starts, t - plan.range_ms + 1)
+            high = bisect.bisect_left(starts, t + 1)
+            total = sums[high] - sums[low]
             samples.append(total * scale if total else 0.0)
         series[labels] = samples
     return series
