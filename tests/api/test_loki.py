@@ -492,3 +492,27 @@ def test_basic_auth_is_for_the_loki_surface_only(client: FlaskClient, keys) -> N
     response = client.post(f"/api/v1/namespaces/{NS}/events/search", json={},
                            headers=keys["basic"])
     assert response.status_code == 401
+
+
+def test_interval_thins_each_stream(client: FlaskClient, keys) -> None:
+    # Loki's interval: lines of a stream at least this far apart (backward: newest first).
+    events = [{"id": f"iv-{n}", "time": format_ns(BASE_NS + n * 60 * NS_PER_S), "action": "tick"}
+              for n in range(10)]
+    ingest(client, ADMIN, "lokiinterval", events)
+    headers = {**ADMIN, "X-Scope-OrgID": "lokiinterval"}
+    thinned = ok(get(client, "/query_range", headers, query="{}", interval="150", **HOUR))
+    assert stream_ids(thinned) == ["iv-9", "iv-6", "iv-3", "iv-0"]
+    forward = ok(get(client, "/query_range", headers, query="{}", interval="2m30s",
+                     direction="forward", **HOUR))
+    assert stream_ids(forward) == ["iv-0", "iv-3", "iv-6", "iv-9"]
+
+
+def test_volume_is_bytes_by_label(client: FlaskClient, keys) -> None:
+    data = ok(get(client, "/index/volume", keys["reader"], query='{actor_id=~"u[01]"}', **HOUR))
+    assert data["resultType"] == "vector"
+    got = {r["metric"]["actor_id"]: float(r["value"][1]) for r in data["result"]}
+    assert set(got) == {"u0", "u1"}
+    lines = ok(get(client, "/query_range", keys["reader"], query='{actor_id="u0"}',
+                   limit="5000", **HOUR))
+    size = sum(len(line.encode()) for s in lines["result"] for _, line in s["values"])
+    assert got["u0"] == pytest.approx(size, rel=0.02)
