@@ -24,11 +24,12 @@ from werkzeug.exceptions import HTTPException
 
 from app.access.auth import require
 from app.api import loki_params as params
+from app.api import loki_results as results
 from app.api.namespaces import checked_namespace
 from app.audit.notes import note
 from app.engine.extension import current_engine
-from app.engine.loki_metrics import Evaluation, MetricLimitError, evaluation, iter_points
-from app.engine.loki_reader import LINE_FIELD, LokiReader, ReadStats
+from app.engine.loki_metrics import MetricLimitError, evaluation
+from app.engine.loki_reader import LINE_FIELD, LokiReader, ReadStats, volume_plan
 from app.errors import AuditlogError, InvalidInput, status_of
 from app.model.fields import REGISTRY
 from query_language import (
@@ -36,14 +37,11 @@ from query_language import (
     LogSelection,
     MetricPlan,
     QueryError,
-    ResolvedGrouping,
-    VectorStep,
     compile_logql,
     label_field,
     label_name,
     parse_logql,
 )
-from query_language.logql_ast import LogQuery, RangeFunction, VectorOp
 
 bp = Blueprint("loki", __name__, url_prefix="/loki/api/v1")
 
@@ -123,50 +121,6 @@ def _success(data: Any) -> ResponseReturnValue:
     return jsonify({"status": "success", "data": data})
 
 
-def _seconds(ms: int) -> int | float:
-    return ms // 1000 if ms % 1000 == 0 else ms / 1000
-
-
-def _value_text(value: float) -> str:
-    """A sample value as Prometheus writes it (strconv 'f', -1)."""
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "+Inf" if value > 0 else "-Inf"
-    return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
-
-
-def _streams(lines: list[Any], interval_ns: int, forward: bool) -> list[dict[str, Any]]:
-    """Lines grouped by stream, in the order read; ``interval`` thins each stream."""
-    streams: dict[tuple[tuple[str, str], ...], list[list[str]]] = {}
-    last: dict[tuple[tuple[str, str], ...], int] = {}
-    for line in lines:
-        if interval_ns and line.labels in last:
-            gap = line.time_ns - last[line.labels] if forward else last[line.labels] - line.time_ns
-            if gap < interval_ns:
-                continue
-        last[line.labels] = line.time_ns
-        streams.setdefault(line.labels, []).append([str(line.time_ns), line.text])
-    return [{"stream": dict(labels), "values": values} for labels, values in streams.items()]
-
-
-def _matrix(series: Mapping[Any, list[float | None]], when: Evaluation) -> list[dict[str, Any]]:
-    return [{"metric": dict(labels),
-             "values": [[_seconds(t), _value_text(v)] for t, v in iter_points(values, when)]}
-            for labels, values in sorted(series.items())]
-
-
-def _literal(value: LiteralValue, when: Evaluation, instant: bool) -> dict[str, Any]:
-    text = _value_text(value.value)
-    if instant:
-        at = _seconds(when.first_ms)
-        if not value.vector:
-            return {"resultType": "scalar", "result": [at, text]}
-        return {"resultType": "vector", "result": [{"metric": {}, "value": [at, text]}]}
-    return {"resultType": "matrix", "result": [
-        {"metric": {}, "values": [[_seconds(t), text] for t in when.times_ms()]}]}
-
-
 @bp.route("/query_range", methods=["GET", "POST"])
 def query_range() -> ResponseReturnValue:
     """A LogQL query over a time range: log lines (streams) or samples (matrix).
@@ -203,15 +157,16 @@ def query_range() -> ResponseReturnValue:
         lines = _reader().lines(namespace, compiled.query, span.start_ns, span.end_ns, limit,
                                 forward, stats)
         note("audit.search", namespace, query=text, count=len(lines), surface="loki")
-        result = _streams(lines, interval, forward)
+        result = results.streams(lines, interval, forward)
         return _success({"resultType": "streams", "result": result,
                          "stats": stats.as_loki(len(lines))})
     when = evaluation(span.start_ns, span.end_ns, params.step_ms(args, span))
     if isinstance(compiled, LiteralValue):
-        return _success({**_literal(compiled, when, instant=False), "stats": stats.as_loki(0)})
+        literal = results.literal(compiled, when, instant=False)
+        return _success({**literal, "stats": stats.as_loki(0)})
     series = _reader().samples(namespace, compiled, when)
     note("audit.aggregate", namespace, query=text, count=len(series), surface="loki")
-    return _success({"resultType": "matrix", "result": _matrix(series, when),
+    return _success({"resultType": "matrix", "result": results.matrix(series, when),
                      "stats": stats.as_loki(len(series))})
 
 
@@ -244,18 +199,13 @@ def query() -> ResponseReturnValue:
         raise InvalidInput("log queries are not supported as an instant query type, please "
                            "change your query to a range query type", field="query")
     if isinstance(compiled, LiteralValue):
-        return _success({**_literal(compiled, when, instant=True), "stats": stats.as_loki(0)})
+        literal = results.literal(compiled, when, instant=True)
+        return _success({**literal, "stats": stats.as_loki(0)})
     series = _reader().samples(namespace, compiled, when)
     note("audit.aggregate", namespace, query=text, count=len(series), surface="loki")
-    result = [{"metric": dict(labels), "value": [_seconds(t), _value_text(v)]}
-              for labels, values in sorted(series.items())
-              for t, v in iter_points(values, when)]
+    result = results.vector(series, when)
     return _success({"resultType": "vector", "result": result,
                      "stats": stats.as_loki(len(result))})
-
-
-def _optional_window(args: Mapping[str, str]) -> params.Window:
-    return params.window(args)
 
 
 @bp.route("/labels", methods=["GET", "POST"])
@@ -279,7 +229,7 @@ def labels() -> ResponseReturnValue:
     """
     namespace = _namespace()
     args = _args()
-    span = _optional_window(args)
+    span = params.window(args)
     query = _selector_query(args["query"]) if args.get("query") else None
     fields = _reader().label_fields(namespace, span.start_ns, span.end_ns, query)
     return _success(sorted(label_name(f) for f in fields))
@@ -324,7 +274,7 @@ def label_values(name: str) -> ResponseReturnValue:
     """
     namespace = _namespace()
     args = _args()
-    span = _optional_window(args)
+    span = params.window(args)
     field = label_field(name, REGISTRY)
     info = REGISTRY.lookup(field) if field is not None else None
     if info is None or info.exact_field is None or not info.aggregatable:
@@ -359,7 +309,7 @@ def series() -> ResponseReturnValue:
     # Grafana sends match[]; logcli (pkg/logcli/client/client.go) sends match.
     selectors = [*args.getlist("match[]"), *args.getlist("match")]
     queries = [_selector_query(text) for text in selectors if text.strip()]
-    span = _optional_window(args)
+    span = params.window(args)
     found = _reader().series(namespace, queries, span.start_ns, span.end_ns)
     return _success(found)
 
@@ -385,25 +335,9 @@ def index_stats() -> ResponseReturnValue:
     """
     namespace = _namespace()
     args = _args()
-    span = _optional_window(args)
+    span = params.window(args)
     query = _selector_query(args["query"]) if args.get("query") else {}
     return jsonify(_reader().index_stats(namespace, query, span.start_ns, span.end_ns))
-
-
-def _volume_plan(args: Mapping[str, str], range_ms: int) -> MetricPlan:
-    """``sum by (labels) (bytes_over_time(selector[range]))``: Loki's volume."""
-    text = args.get("query", "")
-    expr = parse_logql(text) if text.strip() else parse_logql("{}")
-    if not isinstance(expr, LogQuery):
-        raise InvalidInput("query: a stream selector is required", field="query")
-    selection = compile_logql(expr, REGISTRY, line_field=LINE_FIELD)
-    assert isinstance(selection, LogSelection)
-    targets = [t.strip() for t in args.get("targetLabels", "").split(",") if t.strip()]
-    names = targets or list(dict.fromkeys(m.field for m in expr.selector.matchers))
-    grouping = ResolvedGrouping(False, tuple(label_name(n) for n in names),
-                                tuple(label_field(n, REGISTRY) for n in names))
-    return MetricPlan(selection.query, RangeFunction.BYTES_OVER_TIME, range_ms,
-                      (VectorStep(VectorOp.SUM, grouping, None),))
 
 
 @bp.route("/index/volume_range", methods=["GET", "POST"])
@@ -431,10 +365,10 @@ def volume_range() -> ResponseReturnValue:
     args = _args()
     span = params.window(args)
     step = params.step_ms(args, span)
-    plan = _volume_plan(args, step)
+    plan = volume_plan(args.get("query", ""), args.get("targetLabels", ""), step)
     when = evaluation(span.start_ns, span.end_ns, step)
     found = _reader().samples(namespace, plan, when)
-    return _success({"resultType": "matrix", "result": _matrix(found, when),
+    return _success({"resultType": "matrix", "result": results.matrix(found, when),
                      "stats": ReadStats().as_loki(len(found))})
 
 
@@ -461,11 +395,10 @@ def volume() -> ResponseReturnValue:
     args = _args()
     span = params.window(args)
     range_ms = max((span.end_ns - span.start_ns) // params.NS_PER_MS, 1)
-    plan = _volume_plan(args, range_ms)
+    plan = volume_plan(args.get("query", ""), args.get("targetLabels", ""), range_ms)
     when = evaluation(span.end_ns, span.end_ns, 1000)
     found = _reader().samples(namespace, plan, when)
-    result = [{"metric": dict(labels), "value": [_seconds(t), _value_text(v)]}
-              for labels, values in sorted(found.items()) for t, v in iter_points(values, when)]
+    result = results.vector(found, when)
     return _success({"resultType": "vector", "result": result,
                      "stats": ReadStats().as_loki(len(result))})
 

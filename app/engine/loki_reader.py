@@ -25,10 +25,21 @@ from app.engine.loki_metrics import (
     window_series,
 )
 from app.engine.search import SearchEngine
+from app.errors import InvalidInput
 from app.model.fields import LABEL_PREFIX, LINE_BYTES, LINE_TEXT, REGISTRY
 from app.model.timestamps import format_ns
 from app.store.client import store_errors
-from query_language import MetricPlan, label_name
+from query_language import (
+    LogSelection,
+    MetricPlan,
+    ResolvedGrouping,
+    VectorStep,
+    compile_logql,
+    label_field,
+    label_name,
+    parse_logql,
+)
+from query_language.logql_ast import LogQuery, RangeFunction, VectorOp
 
 STREAM_FIELDS: tuple[str, ...] = tuple(f.name for f in REGISTRY.stream_labels())
 LINE_FIELD = LINE_TEXT
@@ -240,3 +251,23 @@ class LokiReader:
 
         series = window_series(pages(), plan, fields, buckets, evaluation)
         return apply_steps(present(series, plan), plan.steps, evaluation.count)
+
+
+def volume_plan(text: str, target_labels: str, range_ms: int) -> MetricPlan:
+    """Loki's log volume as a metric plan: ``sum by (labels) (bytes_over_time(sel[range]))``.
+
+    The labels are ``target_labels`` (comma-separated), else the selector's own.
+    Raises InvalidInput for a query that is not a stream selector, and the
+    query language's errors.
+    """
+    expr = parse_logql(text if text.strip() else "{}")
+    if not isinstance(expr, LogQuery):
+        raise InvalidInput("query: a stream selector is required", field="query")
+    selection = compile_logql(expr, REGISTRY, line_field=LINE_FIELD)
+    assert isinstance(selection, LogSelection)
+    targets = [t.strip() for t in target_labels.split(",") if t.strip()]
+    names = targets or list(dict.fromkeys(m.field for m in expr.selector.matchers))
+    grouping = ResolvedGrouping(False, tuple(label_name(n) for n in names),
+                                tuple(label_field(n, REGISTRY) for n in names))
+    return MetricPlan(selection.query, RangeFunction.BYTES_OVER_TIME, range_ms,
+                      (VectorStep(VectorOp.SUM, grouping, None),))
