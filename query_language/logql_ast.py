@@ -134,7 +134,13 @@ class LabelFilterOr:
 LabelFilterExpr = Matcher | NumericFilter | LabelFilterAnd | LabelFilterOr
 
 
+# After "|" these words are parser stages, so a label filter on such a field quotes its name.
+PARSER_WORDS = frozenset({"json", "logfmt"})
+
+
 def _filter_text(node: LabelFilterExpr, parenthesised: type | tuple[type, ...]) -> str:
+    if isinstance(node, Matcher) and node.field in PARSER_WORDS:
+        return f"{quote(node.field)}{node.op.value}{quote(node.value)}"
     text = node.to_string()
     return f"({text})" if isinstance(node, parenthesised) else text
 
@@ -147,7 +153,7 @@ class LabelFilterStage:
 
     def to_string(self) -> str:
         """The canonical text of this stage."""
-        return f"| {self.expr.to_string()}"
+        return f"| {_filter_text(self.expr, ())}"
 
 
 Stage = LineFilter | ParserStage | LabelFilterStage
