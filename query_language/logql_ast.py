@@ -92,6 +92,21 @@ class ParserStage:
         return f"| {self.name}"
 
 
+# Labels Loki adds when a parser stage fails; no stage here fails, so they are always empty.
+ERROR_LABELS = frozenset({"__error__", "__error_details__"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DropErrors:
+    """``| drop __error__, __error_details__`` (Grafana adds it): a no-op here."""
+
+    labels: tuple[str, ...]
+
+    def to_string(self) -> str:
+        """The canonical text of this stage."""
+        return f"| drop {', '.join(self.labels)}"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class NumericFilter:
     """``| label >= 400``: the label's value read as a decimal number."""
@@ -134,8 +149,8 @@ class LabelFilterOr:
 LabelFilterExpr = Matcher | NumericFilter | LabelFilterAnd | LabelFilterOr
 
 
-# After "|" these words are parser stages, so a label filter on such a field quotes its name.
-PARSER_WORDS = frozenset({"json", "logfmt"})
+# After "|" these words are stages, so a label filter on such a field quotes its name.
+PARSER_WORDS = frozenset({"json", "logfmt", "drop"})
 
 
 def _filter_text(node: LabelFilterExpr, parenthesised: type | tuple[type, ...]) -> str:
@@ -156,7 +171,7 @@ class LabelFilterStage:
         return f"| {_filter_text(self.expr, ())}"
 
 
-Stage = LineFilter | ParserStage | LabelFilterStage
+Stage = LineFilter | ParserStage | DropErrors | LabelFilterStage
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

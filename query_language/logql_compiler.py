@@ -13,6 +13,8 @@ LogQL                       Elasticsearch
 ``|~ "re"`` / ``!~ "re"``   ``regexp`` of the RE2 pattern, unanchored, on the line field
 ``| f >= 400`` (etc.)       ``regexp`` with Lucene's numeric interval ``<400-999>``
 ``| json``, ``| logfmt``    nothing: an event's fields already are its labels
+``| drop __error__``        nothing: no stage fails, so Loki's error labels are always
+                            empty (and ``| __error__=""`` holds for every line)
 ==========================  ==========================================================
 
 The line field is a keyword field that holds every string value of the event
@@ -44,6 +46,7 @@ from query_language.errors import (
     RegexTooLongError,
 )
 from query_language.logql_ast import (
+    ERROR_LABELS,
     ArithmeticOp,
     BinaryOp,
     CmpOp,
@@ -63,13 +66,15 @@ from query_language.logql_ast import (
     VectorLiteral,
     VectorOp,
 )
-from query_language.lucene_regex import translate_search
+from query_language.lucene_regex import translate, translate_search
 
 Query = dict[str, Any]
 
 LABEL_PREFIX = "labels."
 # Lucene's numeric interval takes Java ints; bounds are kept to nine digits.
 MAX_NUMERIC_BOUND = 999_999_999
+ALL: Query = {"match_all": {}}
+NOTHING: Query = {"bool": {"must_not": [{"match_all": {}}]}}
 _WILDCARD_SPECIAL = str.maketrans({"\\": "\\\\", "*": "\\*", "?": "\\?"})
 
 
@@ -256,9 +261,23 @@ def _label_filter(expr: LabelFilterExpr, catalogue: FieldCatalogue,
                                     _label_filter(expr.right, catalogue, max_regex_length)],
                          "minimum_should_match": 1}}
     if isinstance(expr, NumericFilter):
-        return _numeric_filter(expr, catalogue)
+        return NOTHING if expr.label in ERROR_LABELS else _numeric_filter(expr, catalogue)
+    if expr.field in ERROR_LABELS:
+        return ALL if _matches_empty(expr) else NOTHING
     return compile_selector(Selector((_resolved(expr, catalogue),)), catalogue,
                             max_regex_length=max_regex_length)
+
+
+def _matches_empty(m: Matcher) -> bool:
+    """Whether a matcher holds for a label that is always empty (Loki's __error__ here)."""
+    if m.op.is_regex:
+        try:
+            holds = translate(m.value).matches_empty
+        except RegexError as exc:
+            raise exc.at(*(m.value_at or (None, None))) from None
+    else:
+        holds = m.value == ""
+    return holds != m.op.is_negative
 
 
 def _numeric_filter(f: NumericFilter, catalogue: FieldCatalogue) -> Query:
@@ -281,7 +300,7 @@ def _numeric_filter(f: NumericFilter, catalogue: FieldCatalogue) -> Query:
         raise InvalidValueError(f"numeric label filters take bounds up to {MAX_NUMERIC_BOUND}, "
                                 f"not {f.value:g}", field=f.label, line=line, column=column)
     number = {"regexp": {target: {"value": "[0-9]+", "flags": REGEXP_FLAGS}}}
-    nothing: Query = {"bool": {"must_not": [{"match_all": {}}]}}
+    nothing = NOTHING
     whole = value == int(value)
     if f.op in (CmpOp.EQ, CmpOp.NE):
         if not whole or value < 0:

@@ -19,9 +19,11 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from query_language.ast import Matcher, Op, Selector
 from query_language.errors import QuerySyntaxError, UnsupportedLogQLError
 from query_language.logql_ast import (
+    ERROR_LABELS,
     ArithmeticOp,
     BinaryOp,
     CmpOp,
+    DropErrors,
     Expr,
     Grouping,
     LabelFilterAnd,
@@ -57,7 +59,7 @@ UNSUPPORTED = {
         "stddev", "stdvar", "sort", "sort_desc", "approx_topk", "label_replace")},
     **{s: "pipeline stage" for s in (
         "line_format", "label_format", "unwrap", "pattern", "regexp", "unpack", "decolorize",
-        "drop", "keep")},
+        "keep")},
     **{k: "keyword" for k in (
         "offset", "bool", "on", "ignoring", "group_left", "group_right", "unless")},
 }
@@ -70,6 +72,7 @@ SUPPORTED_SUMMARY = (
 _TERMINAL_NAMES = {
     "NAME": "label name",
     "PARSER": "json or logfmt",
+    "DROP": "drop",
     "STRING": "string",
     "OP": "matcher operator (=, !=, =~ or !~)",
     "LINE_OP": "line filter (|=, !=, |~ or !~)",
@@ -165,6 +168,15 @@ class _ToLogQL(_ToAst):
 
     def parser_stage(self, children: list[Token]) -> ParserStage:
         return ParserStage(children[0].value)
+
+    def drop_stage(self, children: list[Token]) -> DropErrors:
+        drop, *names = children
+        labels = tuple(dict.fromkeys(n.value for n in names))
+        others = [n for n in labels if n not in ERROR_LABELS]
+        if others:
+            raise _unsupported(f"drop of labels other than __error__ and __error_details__ "
+                               f"({', '.join(others)})", "drop", drop)
+        return DropErrors(labels)
 
     def label_or(self, children: list[LabelFilterExpr]) -> LabelFilterExpr:
         return functools.reduce(LabelFilterOr, children)

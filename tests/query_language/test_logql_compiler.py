@@ -94,6 +94,12 @@ LOG_CASES = [
     ('{} !~ "x.y"', {"bool": {"must_not": [line_regexp(".*x.y.*")]}}),
     ('{action="a"} | json | logfmt', {"bool": {"filter": [term("action", "a")]}}),
     ('{} | outcome="failure"', {"bool": {"filter": [term("outcome", "failure")]}}),
+    # Loki's parser-error labels: always empty here.
+    ('{} | json | drop __error__ | __error__=""', ALL),
+    ('{} | __error__!=""', {"bool": {"must_not": [ALL]}}),
+    ('{} | __error_details__=~".*"', ALL),
+    ('{} | __error__=~".+"', {"bool": {"must_not": [ALL]}}),
+    ("{} | __error__ > 1", {"bool": {"must_not": [ALL]}}),
     ('{} | actor_id="u1" or outcome!="x"', {"bool": {"should": [
         {"bool": {"filter": [term("actor.id", "u1")]}},
         {"bool": {"must_not": [term("outcome", "x")]}}], "minimum_should_match": 1}}),

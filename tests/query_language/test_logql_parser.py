@@ -16,6 +16,7 @@ from query_language.logql_ast import (
     ArithmeticOp,
     BinaryOp,
     CmpOp,
+    DropErrors,
     Grouping,
     LabelFilterAnd,
     LabelFilterOr,
@@ -47,6 +48,9 @@ PARSE_CASES = [
         LineFilter(LineOp.MATCHES, "(?i)a"), LineFilter(LineOp.NOT_MATCHES, "b")))),
     ('{action="login"} | json | logfmt', LogQuery(SEL, (ParserStage("json"),
                                                         ParserStage("logfmt")))),
+    # Grafana's Logs Drilldown appends this; no stage here fails, so it is a no-op.
+    ('{action="login"} | json | drop __error__, __error_details__', LogQuery(SEL, (
+        ParserStage("json"), DropErrors(("__error__", "__error_details__"))))),
     ('{action="login"} | outcome="failure"', LogQuery(SEL, (
         LabelFilterStage(Matcher("outcome", Op.EQ, "failure")),))),
     ('{action="login"} | purpose >= 400', LogQuery(SEL, (
@@ -99,6 +103,8 @@ ROUND_TRIPS = [
     ("{ }", "{}"),
     ("{action='login',actor_id=~`a|b`,}", '{action="login", actor_id=~"a|b"}'),
     ('{a="b"}|="x"!=`y`|json|logfmt', '{a="b"} |= "x" != "y" | json | logfmt'),
+    ('{a="b"}|drop __error__,__error__', '{a="b"} | drop __error__'),
+    ("{a=\"b\"} | 'json'=\"x\" | `drop`=\"y\"", '{a="b"} | "json"="x" | "drop"="y"'),
     ('{a="b"} | c="1" , d>=2 or e!=3', '{a="b"} | c="1" and d >= 2 or e != 3'),
     ('{a="b"} | (c="1" or d="2") and e="3"', '{a="b"} | (c="1" or d="2") and e="3"'),
     ('{a="b"} | c="1" or (d="2" or e="3")', '{a="b"} | c="1" or (d="2" or e="3")'),

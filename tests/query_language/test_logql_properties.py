@@ -15,6 +15,7 @@ from query_language.logql_ast import (
     ArithmeticOp,
     BinaryOp,
     CmpOp,
+    DropErrors,
     Grouping,
     LabelFilterAnd,
     LabelFilterOr,
@@ -34,8 +35,10 @@ from query_language.logql_ast import (
 from tests.query_language.conftest import FakeCatalogue
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
-names = st.from_regex(BARE_FIELD, fullmatch=True).filter(lambda n: n not in ("json", "logfmt"))
-field_names = st.one_of(names, st.sampled_from(["action", "actor_id", "json", "labels_team"]),
+names = st.from_regex(BARE_FIELD, fullmatch=True).filter(
+    lambda n: n not in ("json", "logfmt", "drop"))
+field_names = st.one_of(names, st.sampled_from(["action", "actor_id", "json", "drop",
+                                                "labels_team"]),
                         text)
 numbers = st.one_of(st.integers(0, 10**6).map(float),
                     st.floats(0, 1e6, allow_nan=False, allow_infinity=False))
@@ -49,6 +52,7 @@ label_filters = st.recursive(
 stages = st.one_of(
     st.builds(LineFilter, st.sampled_from(list(LineOp)), text),
     st.builds(ParserStage, st.sampled_from(["json", "logfmt"])),
+    st.sampled_from([DropErrors(("__error__",)), DropErrors(("__error_details__", "__error__"))]),
     st.builds(LabelFilterStage, label_filters),
 )
 log_queries = st.builds(LogQuery, selectors, st.lists(stages, max_size=4).map(tuple))
@@ -84,8 +88,8 @@ def test_to_string_parses_back_to_the_same_ast(expr: Any) -> None:
 
 logql_alphabet = st.sampled_from([
     *'{}()[]|=!~<>,"`\\ 0159.', "count_over_time(", "rate(", "sum", " by ", "without",
-    "topk(", "vector(", "json", "| line_format", "5m", "action", "or", "and", "+", "^",
-    "offset", "é", "\ud800",
+    "topk(", "vector(", "json", "| line_format", "| drop __error__", "5m", "action", "or",
+    "and", "+", "^", "offset", "é", "\ud800",
 ])
 logql_like = st.lists(logql_alphabet, max_size=30).map("".join)
 CATALOGUE = FakeCatalogue()
