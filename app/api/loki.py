@@ -28,7 +28,7 @@ from app.api import loki_results as results
 from app.api.namespaces import checked_namespace
 from app.audit.notes import note
 from app.engine.extension import current_engine
-from app.engine.loki_metrics import MetricLimitError, evaluation
+from app.engine.loki_metrics import evaluation
 from app.engine.loki_reader import LINE_FIELD, LokiReader, ReadStats, volume_plan
 from app.errors import AuditlogError, InvalidInput, status_of
 from app.model.fields import REGISTRY
@@ -65,11 +65,6 @@ def _service_error(exc: AuditlogError) -> ResponseReturnValue:
 @bp.errorhandler(QueryError)
 def _query_error(exc: QueryError) -> ResponseReturnValue:
     return _loki_error(400, "invalid_query", f"parse error: {exc}")
-
-
-@bp.errorhandler(MetricLimitError)
-def _limit_error(exc: MetricLimitError) -> ResponseReturnValue:
-    return _loki_error(400, "invalid_query", str(exc))
 
 
 @bp.errorhandler(HTTPException)

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.errors import InvalidInput
 from app.model.fields import LINE_BYTES
 from query_language import MetricPlan, VectorStep, label_name
 from query_language.logql_ast import RangeFunction, VectorOp
@@ -47,8 +48,8 @@ RATES = (RangeFunction.RATE, RangeFunction.BYTES_RATE)
 Labels = tuple[tuple[str, str], ...]  # sorted (label, value) pairs
 
 
-class MetricLimitError(ValueError):
-    """The query would need more points or buckets than the limits allow."""
+class MetricLimitError(InvalidInput):
+    """The query would need more points or buckets than the limits allow (a 400)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def evaluation(start_ns: int, end_ns: int, step_ms: int) -> Evaluation:
     if count > MAX_POINTS:
         raise MetricLimitError(
             f"exceeded maximum resolution of {MAX_POINTS} points per timeseries. Try "
-            "decreasing the query resolution (?step=XX)")
+            "decreasing the query resolution (?step=XX)", field="step")
     return Evaluation(first, step_ms, count)
 
 
@@ -157,7 +158,7 @@ def window_series(pages: Iterable[Sequence[Mapping[str, Any]]], plan: MetricPlan
         if seen > MAX_BUCKETS:
             raise MetricLimitError(
                 f"the query needs more than {MAX_BUCKETS} buckets; narrow it, shorten the "
-                "range or increase the step")
+                "range or increase the step", field="query")
         for bucket in page:
             key = bucket["key"]
             labels = tuple(sorted(
