@@ -18,13 +18,15 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_sock import Sock
 from werkzeug.exceptions import HTTPException
 
 from app.access.auth import require
 from app.api import loki_params as params
 from app.api import loki_results as results
+from app.api import loki_tail
 from app.api.namespaces import checked_namespace
 from app.audit.notes import note
 from app.engine.extension import current_engine
@@ -44,6 +46,7 @@ from query_language import (
 )
 
 bp = Blueprint("loki", __name__, url_prefix="/loki/api/v1")
+sock = Sock()  # WebSocket routes (flask-sock over simple-websocket; gunicorn's gthread workers)
 
 BUILD_VERSION = "3.0.0"  # the Loki API level these endpoints follow
 _ERROR_TYPES = {400: "bad_data", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -411,3 +414,44 @@ def buildinfo() -> ResponseReturnValue:
     require("reader", None)
     return jsonify({"version": BUILD_VERSION, "revision": "", "branch": "", "buildUser": "",
                     "buildDate": "", "goVersion": "", "application": "auditlog"})
+
+
+@bp.before_request
+def _prepare_tail() -> None:
+    """A tail is checked (and takes its stream slot) before the WebSocket handshake."""
+    if request.endpoint != "loki.tail":
+        return
+    namespace = _namespace()
+    text = request.args.get("query", "")
+    query = _selector_query(text) if text.strip() else None
+    if query is None:
+        raise InvalidInput("query: a LogQL log query is required", field="query")
+    job = loki_tail.tail_request(namespace, require("reader", namespace).key_id, text, query,
+                                 request.args)
+    loki_tail.hold_slot(job)
+    g.loki_tail = job
+
+
+@bp.teardown_request
+def _end_tail(_exc: BaseException | None) -> None:
+    job = g.pop("loki_tail", None)
+    if job is not None:
+        loki_tail.release_slot(job)
+
+
+@sock.route("/tail", bp=bp)
+def tail(ws: Any) -> None:
+    """Live tail: new lines as WebSocket text frames, each a Loki TailResponse.
+    ---
+    get:
+      summary: Loki live tail (WebSocket; logcli query --tail, Grafana live)
+      tags: [loki]
+      parameters:
+        - {in: query, name: query, required: true, schema: {type: string}}
+        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 5000}}
+        - {in: query, name: start, schema: {type: string}}
+        - {in: query, name: delay_for, schema: {type: integer, minimum: 0, maximum: 5}}
+      responses:
+        101: {description: 'WebSocket; frames {"streams": [{"stream", "values"}]}'}
+    """
+    loki_tail.run_tail(ws, g.loki_tail)

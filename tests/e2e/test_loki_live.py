@@ -4,7 +4,8 @@
 (grafana/loki pkg/logcli/client/client.go: paths, parameters, ``User-Agent``,
 basic auth always and a bearer token over it when given, ``X-Scope-OrgID``) and
 pages a query as logcli's ``--limit``/``--batch`` do (pkg/logcli/query/query.go).
-Its answers are compared with the native API's for the same data.
+Its answers are compared with the native API's for the same data. ``/tail`` is
+opened as a WebSocket the way logcli opens it (``LiveTailQueryConn``).
 
 logcli itself is Loki code under the AGPL, which this project neither builds
 nor downloads; when a ``logcli`` binary is installed (``LOGCLI`` names it, or
@@ -17,12 +18,15 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import pytest
 import requests
+import simple_websocket
 
 from app.model.timestamps import NS_PER_S, format_ns, parse_timestamp
 from tests.conftest import ADMIN_KEY
@@ -224,3 +228,65 @@ def test_real_logcli(service) -> None:
     matrix = run("query", "sum by (action) (count_over_time({}[10m]))", "--step", "10m",
                  "--output", "jsonl", *window)
     assert "login" in matrix and "logout" in matrix
+
+
+def _tail(url: str, key: str, query: str, headers: dict[str, str] | None = None,
+          **params: str) -> Any:
+    """A WebSocket to /tail as logcli opens it (client.go LiveTailQueryConn)."""
+    target = url.replace("http://", "ws://") + "/loki/api/v1/tail?" + urlencode(
+        {"query": query, **params})
+    return simple_websocket.Client.connect(target, headers={
+        "Authorization": f"Bearer {key}", "X-Scope-OrgID": NS, **(headers or {})})
+
+
+def _frames(ws: Any, want: int, seconds: float = 60) -> list[dict[str, Any]]:
+    """Entries of the frames received until ``want`` lines came (or the time ran out)."""
+    entries: list[dict[str, Any]] = []
+    deadline = time.monotonic() + seconds
+    while len(entries) < want and time.monotonic() < deadline:
+        message = ws.receive(timeout=1)
+        if message is None:
+            continue
+        body = orjson.loads(message)
+        assert set(body) == {"streams"}
+        for stream in body["streams"]:
+            for ts, line in stream["values"]:
+                event = orjson.loads(line)
+                assert int(ts) == parse_timestamp(event["time"])[0]
+                assert stream["stream"]["action"] == event["action"]
+                entries.append(event)
+    return entries
+
+
+def test_tail_streams_stored_and_new_lines(service) -> None:
+    url, key = service
+    # Everything stored since the module began (start: unix seconds), then a new write.
+    ws = _tail(url, key, '{action="delete"} |= "denied"', start="1", limit="50")
+    try:
+        expected = native_events(url, 'action="delete", message="denied"')
+        first = _frames(ws, len(expected))
+        assert sorted(e["id"] for e in first) == sorted(e["id"] for e in expected)
+        fresh = [{"id": f"tail-{n}", "time": format_ns(START_NS + n * NS_PER_S),
+                  "action": "delete", "message": "denied again"} for n in range(3)]
+        fresh.append({"id": "tail-other", "time": format_ns(START_NS), "action": "login",
+                      "message": "denied"})
+        response = requests.post(f"{url}/api/v1/namespaces/{NS}/events", json=fresh,
+                                 headers=ADMIN, timeout=60)
+        assert response.status_code == 200, response.text
+        later = _frames(ws, 3)
+        assert sorted(e["id"] for e in later) == ["tail-0", "tail-1", "tail-2"]
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize(("query", "headers", "status"), [
+    ("{}", {"X-Scope-OrgID": "someone-else"}, 403),
+    ("sum(rate({}[1m]))", {}, 400),
+    ("{", {}, 400),
+])
+def test_tail_refusals_are_http_answers(service, query: str, headers: dict[str, str],
+                                        status: int) -> None:
+    url, key = service
+    with pytest.raises(simple_websocket.ConnectionError) as caught:
+        _tail(url, key, query, headers)
+    assert caught.value.status_code == status
