@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from app.engine.field_values import label_names
 from app.engine.loki_metrics import (
     Evaluation,
     aggregation,
@@ -122,6 +123,7 @@ class LokiReader:
     """Answers the Loki API's reads over one engine's store."""
 
     def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
         self.client = engine.client
         self.pattern = engine.store.pattern
 
@@ -155,7 +157,7 @@ class LokiReader:
     def label_fields(self, namespace: str, start_ns: int | None, end_ns: int | None,
                      query: Mapping[str, Any] | None = None) -> list[str]:
         """The stream-label fields some event of the namespace has in the window."""
-        candidates = [*STREAM_FIELDS, *self._label_keys()]
+        candidates = self._stream_fields(namespace)
         aggs = {f"f{i}": {"filter": {"exists": {"field": name}}}
                 for i, name in enumerate(candidates)}
         response = self._search(query=namespace_query(namespace, query or {}, start_ns, end_ns),
@@ -164,13 +166,10 @@ class LokiReader:
         return [name for i, name in enumerate(candidates)
                 if found.get(f"f{i}", {}).get("doc_count", 0) > 0]
 
-    def _label_keys(self) -> list[str]:
-        """The ``labels.*`` fields mapped in the indices (any namespace; filtered later)."""
-        with store_errors():
-            caps = self.client.field_caps(index=self.pattern, fields=f"{LABEL_PREFIX}*",
-                                          ignore_unavailable=True, allow_no_indices=True)
-        return sorted(name for name, types in caps.get("fields", {}).items()
-                      if "keyword" in types)
+    def _stream_fields(self, namespace: str) -> list[str]:
+        """The stream-label fields of a namespace: the registry's and the ``labels.*`` its
+        events hold (the console's field discovery, ``field_values.label_names``)."""
+        return [*STREAM_FIELDS, *label_names(self.engine, namespace)]
 
     def label_values(self, namespace: str, field_name: str, start_ns: int | None,
                      end_ns: int | None, query: Mapping[str, Any] | None = None) -> list[str]:
@@ -186,7 +185,7 @@ class LokiReader:
     def series(self, namespace: str, queries: Sequence[Mapping[str, Any]],
                start_ns: int | None, end_ns: int | None) -> list[dict[str, str]]:
         """The distinct stream label sets of the events any of ``queries`` matches."""
-        fields = [*STREAM_FIELDS, *self._label_keys()]
+        fields = self._stream_fields(namespace)
         query: dict[str, Any] = {"bool": {"should": [dict(q) for q in queries],
                                           "minimum_should_match": 1}} if queries else {}
         result = []
@@ -233,7 +232,7 @@ class LokiReader:
                 ) -> dict[tuple[tuple[str, str], ...], list[float | None]]:
         """A metric query's series: labels -> value at each evaluation time (None: none)."""
         buckets = bucket_plan(evaluation, plan.range_ms)
-        stream_fields = [*STREAM_FIELDS, *self._label_keys()]
+        stream_fields = self._stream_fields(namespace)
         fields = grouping_fields(plan, stream_fields)
         query = namespace_query(namespace, plan.query, buckets.from_ns, buckets.to_ns)
 
