@@ -2,7 +2,8 @@
 
 Every endpoint but health asks ``require(role, namespace)``: it reads
 ``Authorization: Bearer <key>`` (or ``APIToken <key>``, or the key alone with
-no scheme, as Immuta's clients send it), resolves the key to a Principal, and
+no scheme, as Immuta's clients send it; on the Loki-compatible surface also
+HTTP basic auth with the key as password), resolves the key to a Principal, and
 raises Unauthenticated (401) or Forbidden (403). The ``AUDITLOG_ADMIN_KEY``
 setting is accepted as an admin of every namespace; other keys come from the
 key store. In place of a key, an access token (``app.access.tokens``) names
@@ -28,13 +29,27 @@ ADMIN_KEY_ID = "admin-key"
 INVALID_KEY = "the API key is not valid (unknown, revoked or expired)"
 INVALID_TOKEN = ("the access token is not valid (malformed, tampered or expired, or its key "
                  "is revoked or expired)")
+# Surfaces (blueprints) whose clients send the key as the password of HTTP basic auth:
+# Grafana's Loki data source and logcli (``--password``).
+BASIC_AUTH_SURFACES = frozenset({"loki"})
 
 
 def presented_secret() -> str:
     """The key (or token) in the Authorization header; raise Unauthenticated when there is
-    none."""
+    none.
+
+    On BASIC_AUTH_SURFACES the key may also be the password of HTTP basic auth
+    (the user name is ignored).
+    """
     header = request.headers.get("Authorization", "").strip()
     scheme, _, secret = header.partition(" ")
+    if request.blueprint in BASIC_AUTH_SURFACES and scheme.lower() == "basic":
+        auth = request.authorization
+        password = auth.password if auth is not None and auth.type == "basic" else None
+        if password:
+            return password
+        raise Unauthenticated("an API key is required: send it as the basic auth password "
+                              "or as `Authorization: Bearer <key>`")
     if header and not secret:
         return header  # the key alone, with no scheme
     if scheme.lower() not in ("bearer", "apitoken") or not secret.strip():

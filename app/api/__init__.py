@@ -14,6 +14,7 @@ from app.api import (
     immuta,
     integrity,
     keys,
+    loki,
     native,
     runai,
     token_exchange,
@@ -37,3 +38,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(wasabi.bp)
     app.register_blueprint(token_exchange.immuta_bp)
     app.register_blueprint(token_exchange.runai_bp)
+    app.register_blueprint(loki.bp)

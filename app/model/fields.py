@@ -23,6 +23,11 @@ IP = "ip"
 OBJECT = "object"  # stored, not indexed
 
 LABEL_PREFIX = "labels."
+# Derived fields of the index, not of the event (never in _source, never a matcher's field):
+# every string, ip and date value is copied into LINE_TEXT (LogQL line filters), and
+# LINE_BYTES is the size of the event's JSON (bytes_over_time).
+LINE_TEXT = "line_text"
+LINE_BYTES = "line_bytes"
 LABEL_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Decimal text that round-trips through int (no leading zeros, fits a signed 64-bit int).
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,17}")
@@ -192,6 +197,11 @@ class FieldRegistry:
         """Every name a query may use, canonical names first (for suggestions)."""
         canonical = [f.name for f in self._fields]
         return canonical + [a for f in self._fields for a in f.aliases]
+
+    def stream_labels(self) -> tuple[Field, ...]:
+        """The Loki-compatible API's stream labels: keyword and ip fields but the event id
+        (``labels.*`` are stream labels too; their keys are found in the index)."""
+        return tuple(f for f in self._fields if f.kind in (KEYWORD, IP) and f.name != "id")
 
     def for_surface(self, surface: str) -> dict[str, Field]:
         """Surface name -> field, for the fields a compatibility surface shows."""
