@@ -27,8 +27,9 @@ def test_fields_added_since_an_index_was_made_reach_it(es: Elasticsearch, es_url
     apply_templates(es, index_prefix)
 
     properties = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
-    assert all(properties[name] == {"type": "keyword"} for name in NEW_FIELDS)
-    assert properties["actor"]["properties"]["email"] == {"type": "keyword"}
+    added = {"type": "keyword", "copy_to": ["line_text"]}
+    assert all(properties[name] == added for name in NEW_FIELDS)
+    assert properties["actor"]["properties"]["email"] == added
     event = {"time": "2019-01-15T00:00:00Z", "action": "query", "project_name": "Research",
              "data_source_name": "People", "actor": {"id": "2", "email": "k@example.com"}}
     client = make_test_app(es_url, index_prefix).test_client()
