@@ -117,10 +117,14 @@ class FollowReader:
                                "must_not": after(state)}}
             pending = 0
             if self._count(window) != state.delivered_in_window:
-                late, pending = self._reconcile(namespace, base, window, state, limit)
-                for stamp_ns, event in late:
-                    deliver(event, stamp_ns)
-                batch.late = len(late)
+                reconciled = self._reconcile(namespace, base, window, state, limit)
+                if reconciled is None:
+                    state.rewind()
+                else:
+                    late, pending = reconciled
+                    for stamp_ns, event in late:
+                        deliver(event, stamp_ns)
+                    batch.late = len(late)
             if not pending and state.after_ns - state.split_ns > self.overlap_ns:
                 state.rotate()
         remaining = limit - len(batch.events)
@@ -174,9 +178,10 @@ class FollowReader:
 
     def _reconcile(self, namespace: str, base: list[dict[str, Any]], window: dict[str, Any],
                    state: CursorState, limit: int,
-                   ) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+                   ) -> tuple[list[tuple[int, dict[str, Any]]], int] | None:
         """The window's events not delivered yet (up to ``limit``, as (stamp, event) in
-        order) and how many more remain; ``state``'s generations then hold the rest."""
+        order) and how many more remain; ``state``'s generations then hold the rest.
+        None when more late writes arrived at once than the sketches can name."""
         items = self._window_items(window)
         fresh: list[tuple[int, str]] = []
         for generation, part in (
@@ -187,14 +192,13 @@ class FollowReader:
                 now.add(event_id)
             difference = now.minus(generation.sketch).decode()
             if difference is None:
-                # More late writes at once than the sketch can name: deliver this part of
-                # the window again (at least once) rather than lose any.
-                log.warning("follow: %d late events at once in the overlap window of %s; "
-                            "delivering %d events again", len(part) - generation.count,
-                            namespace, len(part))
-                generation.count, generation.sketch = 0, IdSketch()
-                fresh += part
-                continue
+                # Rather than lose any: the caller reads the window again from its start
+                # (delivered at least once).
+                log.warning("follow: %d late events at once in the overlap window of %s, "
+                            "more than the cursor can name; delivering the window's %d "
+                            "events again", len(part) - generation.count, namespace,
+                            len(items))
+                return None
             added, removed = difference
             for key in removed:  # gone since delivered (retention)
                 generation.sketch.add_key(key, -1)
