@@ -284,3 +284,27 @@ def test_cli_resumes_from_its_cursor_file_after_kill_9(es_url: str, index_prefix
     assert len(after) <= 10 + 5
     assert after[-10:] == [f"c{n:03}" for n in range(20, 30)]
 
+
+
+def _open_streams(url: str) -> float:
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    values = [float(line.split()[-1]) for line in text.splitlines()
+              if line.startswith("auditlog_follow_open_streams")]
+    return sum(values)
+
+
+def test_a_client_that_goes_away_frees_its_stream(es_url: str, index_prefix: str) -> None:
+    with live_service(es_url, index_prefix, ADMIN_KEY, workers=1, **ENV) as url:
+        streams = []
+        for accept in ("text/event-stream", "application/x-ndjson"):
+            response = requests.get(f"{url}/api/v1/namespaces/gone/events/follow",
+                                    headers={**HEADERS, "Accept": accept}, stream=True,
+                                    timeout=10)
+            assert response.status_code == 200
+            next(response.iter_content(chunk_size=None))  # the stream has started
+            streams.append(response)
+        assert _open_streams(url) == 2
+        for response in streams:
+            response.close()  # the client goes away without a word; the stream is idle
+        # Noticed between polls, not at the next heartbeat write (10 s).
+        _wait_for(lambda: _open_streams(url) == 0, timeout=8)
