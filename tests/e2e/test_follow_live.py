@@ -26,7 +26,9 @@ from tests.e2e.live_service import BIN, free_port, live_service
 HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 SECRET = "follow-live-test-secret"
 ENV = {"AUDITLOG_FOLLOW_SETTLE": "2", "AUDITLOG_FOLLOW_OVERLAP": "3", "AUDITLOG_SECRET": SECRET,
-       "AUDITLOG_FOLLOW_STREAMS_PER_KEY": "16"}
+       "AUDITLOG_FOLLOW_STREAMS_PER_KEY": "16",
+       # (a worker with ingest in flight waits 10 s at exit on the self-audit flush)
+       "AUDITLOG_SELF_AUDIT": "false"}
 DAY_S = 86_400
 RETRYABLE = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
@@ -83,6 +85,7 @@ class Follower(threading.Thread):
         self.rng = random.Random(mode)
         self.reconnects = 0
         self.cursor: str | None = None  # of the last id recorded, as a client keeps it
+        self.response: requests.Response | None = None  # the open stream, if any
 
     def endpoint(self) -> str:
         return f"{self.url()}/api/v1/namespaces/{self.namespace}/events/follow"
@@ -93,7 +96,17 @@ class Follower(threading.Thread):
                 getattr(self, self.mode)()
             except RETRYABLE:
                 time.sleep(0.2)
+            except Exception:
+                if not self.stop.is_set():
+                    raise
+                return  # halt() closed the stream under our feet
             self.reconnects += 1
+
+    def halt(self) -> None:
+        """Stop, closing an open stream rather than waiting for its next line."""
+        self.stop.set()
+        if self.response is not None:
+            self.response.close()
 
     def poll(self) -> None:
         body = {"cursor": self.cursor} if self.cursor else {"from": "beginning"}
@@ -116,6 +129,7 @@ class Follower(threading.Thread):
         # (the read timeout outlasts the service's heartbeat interval)
         with requests.get(self.endpoint(), params={"from": "beginning"}, headers=headers,
                           stream=True, timeout=(5, 15)) as response:
+            self.response = response
             if response.status_code != 200:
                 time.sleep(0.2)
                 return
@@ -142,6 +156,7 @@ class Follower(threading.Thread):
         with requests.get(self.endpoint(), params={**params, "limit": 50},
                           headers={**HEADERS, "Accept": "application/x-ndjson"}, stream=True,
                           timeout=(5, 15)) as response:
+            self.response = response
             if response.status_code != 200:
                 time.sleep(0.2)
                 return
@@ -166,7 +181,7 @@ def _settle(followers: list[Follower], acked: set[str], timeout: float) -> None:
         time.sleep(0.5)
     time.sleep(3)  # anything delivered twice would come now
     for follower in followers:
-        follower.stop.set()
+        follower.halt()
     for follower in followers:
         follower.join(timeout=30)
 
