@@ -61,18 +61,23 @@ class Follower(threading.Thread):
         self.ready = threading.Event()
 
     def run(self) -> None:
-        with requests.get(self.url, params={"limit": 500}, stream=True, timeout=(5, 30),
-                          headers={**HEADERS, "Accept": "application/x-ndjson"}) as response:
-            response.raise_for_status()
-            for line in response.iter_lines():
-                self.ready.set()
-                now = time.time()
-                item = orjson.loads(line) if line else {}
-                if "id" in item:
-                    self.received.setdefault(item["id"], now)
-                    self.counts[item["id"]] += 1
-                if self.stop.is_set():
-                    return
+        cursor: str | None = None
+        while not self.stop.is_set():  # reconnect from the last cursor line, as clients do
+            params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+            with requests.get(self.url, params=params, stream=True, timeout=(5, 30),
+                              headers={**HEADERS, "Accept": "application/x-ndjson"}) as response:
+                response.raise_for_status()
+                for line in response.iter_lines(chunk_size=None):
+                    self.ready.set()
+                    now = time.time()
+                    item = orjson.loads(line) if line else {}
+                    if "id" in item:
+                        self.received.setdefault(item["id"], now)
+                        self.counts[item["id"]] += 1
+                    elif "cursor" in item:
+                        cursor = item["cursor"]
+                    if self.stop.is_set():
+                        return
 
 
 class RawPoller(threading.Thread):
@@ -192,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     options.add_argument("--seconds", type=float, default=15.0, help="ingest time per run")
     options.add_argument("--rates", type=int, nargs="+", default=[1_000, 10_000])
     options.add_argument("--settle", type=float,
-                         default=settings.DEFAULTS["AUDITLOG_FOLLOW_SETTLE"])
+                         default=settings.default("AUDITLOG_FOLLOW_SETTLE"))
     options.add_argument("--keep", action="store_true")
     args = options.parse_args(argv)
     es_url = os.environ.get("ELASTICSEARCH_URL") or local_es.start()[0].url
@@ -217,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     targets = {"p50_s": args.settle + 0.5, "p99_s": args.settle + 2.0}
     print(orjson.dumps({
         "benchmark": "follow", "settle_s": args.settle,
-        "overlap_s": settings.DEFAULTS["AUDITLOG_FOLLOW_OVERLAP"], "targets": targets,
+        "overlap_s": settings.default("AUDITLOG_FOLLOW_OVERLAP"), "targets": targets,
         "runs": runs,
         "met": {str(run["target_events_per_s"] or "max"): {
             "p50": run["follow"]["p50_s"] is not None

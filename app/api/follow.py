@@ -50,6 +50,7 @@ MAX_WAIT_S = 60
 DEFAULT_LIMIT = 100
 POLL_S = 0.25  # how often a waiting request reads again
 HEARTBEAT_S = 10.0  # an idle stream writes at least this often (proxies close silent ones)
+STORE_RETRIES = 8  # failed reads in a row a stream waits out (about 9 s) before it ends
 SLOTS = "auditlog.follow_slots"
 
 
@@ -239,6 +240,7 @@ class _Follow:
         the worker stops, or the store fails (the client resumes from its cursor)."""
         batch = first
         last_write = last_check = time.monotonic()
+        failures = 0
         while True:
             if batch.events:
                 _delivered(batch, "sse" if per_event else "ndjson")
@@ -262,9 +264,17 @@ class _Follow:
             try:
                 batch = self.read(batch.state, per_event, check)
             except AuditlogError as exc:
-                current_app.logger.warning("follow stream of %s ended: %s", self.namespace,
-                                           exc.message)
-                return
+                # Passing trouble (an index created a moment ago, a busy node) is waited
+                # out; a store that stays away ends the stream, its client resumes later.
+                failures += 1
+                if failures > STORE_RETRIES or STOPPING.is_set():
+                    current_app.logger.warning("follow stream of %s ended: %s",
+                                               self.namespace, exc.message)
+                    return
+                time.sleep(POLL_S * failures)
+                batch = FollowBatch([], batch.state)
+                continue
+            failures = 0
             if check:
                 last_check = time.monotonic()
 

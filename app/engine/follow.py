@@ -42,6 +42,7 @@ REFRESH_INTERVAL_NS = NS_PER_S
 SORT = [{FIELD: {"order": "asc", "unmapped_type": "date_nanos"}},
         {"id": {"order": "asc", "unmapped_type": "keyword"}}]
 WINDOW_PAGE = 10_000
+LOOKAHEAD_NS = NS_PER_S // 2  # the first slice of stamps a read asks for
 _NANOS = "strict_date_optional_time_nanos"
 
 
@@ -132,16 +133,28 @@ class FollowReader:
             batch.caught_up = False
             return batch
         watermark = self.clock() - self.settle_ns
-        settled = {"bool": {"filter": [*base, *after(state), _stamp_range(lte=watermark)]}}
-        with store_errors():
-            response = self.client.search(index=self.store.pattern, query=settled, sort=SORT,
-                                          size=remaining, track_total_hits=False,
-                                          ignore_unavailable=True, allow_no_indices=True)
-        hits = response["hits"]["hits"]
-        for hit in hits:
-            state.after_ns, state.after_id = int(hit["sort"][0]), str(hit["sort"][1])
-            deliver(hit["_source"], state.after_ns)
-        batch.caught_up = len(hits) < remaining
+        # The range is widened step by step from the position (LOOKAHEAD_NS, then four times
+        # more each time it holds too few): sorted reads of a follower that is behind then
+        # sort a slice of its backlog, not all of it.
+        span = LOOKAHEAD_NS
+        upper = watermark if state.after_ns < 0 else min(watermark, state.after_ns + span)
+        while True:
+            settled = {"bool": {"filter": [*base, *after(state), _stamp_range(lte=upper)]}}
+            with store_errors():
+                response = self.client.search(index=self.store.pattern, query=settled,
+                                              sort=SORT, size=remaining,
+                                              track_total_hits=False, ignore_unavailable=True,
+                                              allow_no_indices=True)
+            hits = response["hits"]["hits"]
+            for hit in hits:
+                state.after_ns, state.after_id = int(hit["sort"][0]), str(hit["sort"][1])
+                deliver(hit["_source"], state.after_ns)
+            remaining -= len(hits)
+            if remaining <= 0 or upper >= watermark:
+                break
+            span *= 4
+            upper = min(watermark, upper + span)
+        batch.caught_up = remaining > 0
         return batch
 
     def _count(self, query: dict[str, Any]) -> int:
