@@ -118,7 +118,15 @@ class FollowReader:
                                "must_not": after(state)}}
             pending = 0
             if self._count(window) != state.delivered_in_window:
-                reconciled = self._reconcile(namespace, base, window, state, limit)
+                # Late writes are mostly recent: when the old generation still counts what
+                # was delivered in it, only the new one is read again.
+                old_range = [_stamp_range(gte=state.window_start_ns, lt=state.split_ns)]
+                old_too = state.old.count != self._count(
+                    {"bool": {"filter": [*base, *old_range]}})
+                if not old_too:
+                    window = {"bool": {"filter": [*base, _stamp_range(gte=state.split_ns)],
+                                       "must_not": after(state)}}
+                reconciled = self._reconcile(namespace, base, window, state, limit, old_too)
                 if reconciled is None:
                     state.rewind()
                 else:
@@ -190,16 +198,18 @@ class FollowReader:
                 self.client.options(ignore_status=404).close_point_in_time(id=pit_id)
 
     def _reconcile(self, namespace: str, base: list[dict[str, Any]], window: dict[str, Any],
-                   state: CursorState, limit: int,
+                   state: CursorState, limit: int, old_too: bool = True,
                    ) -> tuple[list[tuple[int, dict[str, Any]]], int] | None:
         """The window's events not delivered yet (up to ``limit``, as (stamp, event) in
         order) and how many more remain; ``state``'s generations then hold the rest.
+        ``window`` covers the new generation, and the old one too when ``old_too``.
         None when more late writes arrived at once than the sketches can name."""
         items = self._window_items(window)
         fresh: list[tuple[int, str]] = []
-        for generation, part in (
-                (state.old, [i for i in items if i[0] < state.split_ns]),
-                (state.new, [i for i in items if i[0] >= state.split_ns])):
+        parts = [(state.new, [i for i in items if i[0] >= state.split_ns])]
+        if old_too:
+            parts.append((state.old, [i for i in items if i[0] < state.split_ns]))
+        for generation, part in parts:
             now = IdSketch()
             for _, event_id in part:
                 now.add(event_id)

@@ -203,6 +203,14 @@ def test_a_write_visible_late_inside_the_overlap_is_delivered_once(
     assert [e["id"] for e in late.json["events"]] == [f"late{n}" for n in range(4)]
     again, cursor = drain(client, "late", late.json["cursor"])
     assert again == []
+    # Late again, now among the newest delivered stamps (the window's new generation).
+    ingest(client, "late", events("f", 2))
+    fresh, cursor = drain(client, "late", cursor)
+    assert fresh == ["f000", "f001"]
+    newest = parse_timestamp(client.get("/api/v1/namespaces/late/events/f001",
+                                        headers=ADMIN).json["ingested_at"])[0]
+    _write_raw(es, index_prefix, "late", "later", newest - 1_000)
+    assert drain(client, "late", cursor)[0] == ["later"]
 
 
 def test_more_late_writes_than_a_cursor_can_name_come_again_not_lost(
