@@ -13,10 +13,13 @@ delivered position, counted and sketched by id in two generations
 count differs are the window's ids read (on one point-in-time), the sketches
 name the ids not delivered yet, and those are delivered first. The window
 moves by dropping its old generation once the new one spans the overlap,
-with no read. Bound: a write acknowledged
-within settle + overlap - refresh interval of its stamp is delivered exactly
-once; writes slower than that are counted and logged by the ingest path
-(``late_write_bound_ns``).
+with no read. More late ids at once than the sketches can name: the cursor
+goes back to its window start (those events come again: at least once).
+
+Bound: a write acknowledged within settle + overlap - refresh interval of its
+stamp is delivered exactly once; slower writes are counted and logged by the
+ingest path (``late_write_bound_ns``). ``REFRESH_INTERVAL_NS`` is the index
+template's refresh interval (a test holds the two together).
 """
 
 from __future__ import annotations
