@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install browser run test lint bench bench-quick es-start es-stop clean
+.PHONY: install browser run test lint bench bench-quick bench-follow es-start es-stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
+
+bench-follow: $(STAMP)
+	$(BIN)/python -m bench.follow $(BENCH_ARGS)
 
 es-start: $(STAMP)
 	$(BIN)/auditlog elasticsearch start

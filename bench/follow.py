@@ -5,16 +5,15 @@
 Runs the real service (``auditlog serve`` under gunicorn, ``bench.service``)
 on its own index prefix. For each target rate, writer threads ingest paced
 batches (one every 100 ms per writer) into a fresh namespace while one
-follower reads the feed as an NDJSON stream; each event's latency is the
-time it was received by the follower minus the time its ingest request was
-acknowledged (both on this machine's clock). The raw reference is the same
-for a bare Elasticsearch poller (every 100 ms, newest ``ingested_at`` first,
-no settle): how soon a write is searchable at all. Then writers ingest as fast
-as they can, and the run says whether one follower keeps up: it must receive
-every event, the last one within settle + 2 s of the end of ingest (a
-follower falling behind ends with a backlog, its last events late). Every run also
-checks exactly-once (every
-acknowledged id received once).
+follower (in its own process) reads the feed as an NDJSON stream; an event's
+latency is the time the follower received it minus the time its ingest
+request was acknowledged (both on this machine's clock). The raw reference is
+the same for a bare Elasticsearch poller (every 100 ms, newest ``ingested_at``
+first, no settle): how soon a write is searchable at all. Then writers ingest
+as fast as they can, and the run says whether one follower keeps up: it must
+receive every event, the last one within settle + 2 s of the end of ingest (a
+follower falling behind ends with a backlog, its last events late). Every run
+also checks exactly-once (every acknowledged id received once).
 
 Targets (issue 14): p50 <= settle + 0.5 s, p99 <= settle + 2 s, and keeping up.
 Prints one JSON object on stdout. Deletes its indices unless ``--keep``.
@@ -23,8 +22,10 @@ Prints one JSON object on stdout. Deletes its indices unless ``--keep``.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -49,30 +50,77 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-class Follower(threading.Thread):
-    """An NDJSON stream of the feed; the wall time each event arrived."""
+def follow_stream(url: str, received_path: str, ready: Any, stop: Any) -> None:
+    """A follower process: read the feed as an NDJSON stream, reconnecting from the last
+    cursor line as clients do, and write ``<arrival time> <id>`` lines to a file (the
+    events up to each cursor line: those after the last one come again on a reconnect)."""
+    cursor: str | None = None
+    with open(received_path, "w") as out:
+        while not stop.is_set():
+            pending: list[str] = []
+            params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+            try:
+                with requests.get(url, params=params, stream=True, timeout=(5, 2),
+                                  headers={**HEADERS, "Accept": "application/x-ndjson"},
+                                  ) as response:
+                    response.raise_for_status()
+                    for line in response.iter_lines(chunk_size=None):
+                        ready.set()
+                        now = time.time()
+                        item = orjson.loads(line) if line else {}
+                        if "id" in item:
+                            pending.append(f"{now} {item['id']}\n")
+                        elif "cursor" in item:
+                            cursor = item["cursor"]
+                            out.writelines(pending)
+                            out.flush()
+                            pending = []
+                        if stop.is_set():
+                            return
+            except requests.RequestException:
+                continue  # a read timeout lets the process see ``stop``; resume
+
+
+class Follower:
+    """The follower in its own process (its parsing must not share this one's GIL with the
+    writers); ``received`` (id -> first arrival) and ``counts`` once stopped."""
 
     def __init__(self, url: str, namespace: str) -> None:
-        super().__init__(daemon=True)
-        self.url = f"{url}/api/v1/namespaces/{namespace}/events/follow"
+        descriptor, self.path = tempfile.mkstemp(prefix="follow-bench-", suffix=".txt")
+        os.close(descriptor)
+        self.ready = multiprocessing.Event()
+        self.stopping = multiprocessing.Event()
+        self.process = multiprocessing.Process(
+            target=follow_stream, daemon=True,
+            args=(f"{url}/api/v1/namespaces/{namespace}/events/follow", self.path,
+                  self.ready, self.stopping))
         self.received: dict[str, float] = {}
         self.counts: Counter[str] = Counter()
-        self.stop = threading.Event()
-        self.ready = threading.Event()
 
-    def run(self) -> None:
-        with requests.get(self.url, params={"limit": 500}, stream=True, timeout=(5, 30),
-                          headers={**HEADERS, "Accept": "application/x-ndjson"}) as response:
-            response.raise_for_status()
-            for line in response.iter_lines():
-                self.ready.set()
-                now = time.time()
-                item = orjson.loads(line) if line else {}
-                if "id" in item:
-                    self.received.setdefault(item["id"], now)
-                    self.counts[item["id"]] += 1
-                if self.stop.is_set():
-                    return
+    def start(self) -> None:
+        self.process.start()
+
+    def poll(self) -> int:
+        """How many events arrived so far (read from the file)."""
+        self._load()
+        return len(self.received)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+        self._load()
+        os.unlink(self.path)
+
+    def _load(self) -> None:
+        self.received, self.counts = {}, Counter()
+        with open(self.path) as lines:
+            for line in lines:
+                arrived, _, event_id = line.rstrip("\n").partition(" ")
+                if event_id:
+                    self.received.setdefault(event_id, float(arrived))
+                    self.counts[event_id] += 1
 
 
 class RawPoller(threading.Thread):
@@ -160,9 +208,9 @@ def run_rate(url: str, es: Elasticsearch, prefix: str, rate: int | None, seconds
     ingest_seconds = time.monotonic() - started
     ingest_end = time.time()
     deadline = time.monotonic() + settle + 30
-    while time.monotonic() < deadline and len(follower.received) < len(acked):
-        time.sleep(0.1)
-    follower.stop.set()
+    while time.monotonic() < deadline and follower.poll() < len(acked):
+        time.sleep(0.5)
+    follower.stop()
     raw.stop.set()
     raw.join(5)
     last = max(follower.received.values(), default=ingest_end)
@@ -192,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     options.add_argument("--seconds", type=float, default=15.0, help="ingest time per run")
     options.add_argument("--rates", type=int, nargs="+", default=[1_000, 10_000])
     options.add_argument("--settle", type=float,
-                         default=settings.DEFAULTS["AUDITLOG_FOLLOW_SETTLE"])
+                         default=settings.default("AUDITLOG_FOLLOW_SETTLE"))
     options.add_argument("--keep", action="store_true")
     args = options.parse_args(argv)
     es_url = os.environ.get("ELASTICSEARCH_URL") or local_es.start()[0].url
@@ -217,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     targets = {"p50_s": args.settle + 0.5, "p99_s": args.settle + 2.0}
     print(orjson.dumps({
         "benchmark": "follow", "settle_s": args.settle,
-        "overlap_s": settings.DEFAULTS["AUDITLOG_FOLLOW_OVERLAP"], "targets": targets,
+        "overlap_s": settings.default("AUDITLOG_FOLLOW_OVERLAP"), "targets": targets,
         "runs": runs,
         "met": {str(run["target_events_per_s"] or "max"): {
             "p50": run["follow"]["p50_s"] is not None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -33,6 +34,7 @@ from app.api.follow_streams import StreamSlots, client_gone
 from app.api.namespaces import checked_namespace
 from app.api.schemas import TimeValue, load
 from app.audit.notes import note, note_now
+from app.engine import thread_pool
 from app.engine.extension import current_follow
 from app.engine.follow import FollowBatch, FollowReader
 from app.engine.follow_cursor import CursorState, FollowCursors, InvalidCursor, binding
@@ -50,6 +52,7 @@ MAX_WAIT_S = 60
 DEFAULT_LIMIT = 100
 POLL_S = 0.25  # how often a waiting request reads again
 HEARTBEAT_S = 10.0  # an idle stream writes at least this often (proxies close silent ones)
+STORE_RETRIES = 8  # failed reads in a row a stream waits out (about 9 s) before it ends
 SLOTS = "auditlog.follow_slots"
 
 
@@ -118,9 +121,8 @@ def _delivered(batch: FollowBatch, mode: str) -> None:
     if not batch.events:
         return
     metrics.FOLLOW_DELIVERED.labels(mode).inc(len(batch.events))
-    now = time.time_ns()
-    for stamp in batch.stamps:
-        metrics.FOLLOW_LAG.observe(max(0, now - stamp) / 1e9)
+    # One observation per batch, of its oldest event (late ones come first).
+    metrics.FOLLOW_LAG.observe(max(0, time.time_ns() - min(batch.stamps)) / 1e9)
 
 
 @bp.route("/namespaces/<namespace>/events/follow", methods=["GET", "POST"])
@@ -236,10 +238,20 @@ class _Follow:
 
     def _batches(self, first: FollowBatch, per_event: bool) -> Iterator[FollowBatch | None]:
         """Batches as they come; None when a heartbeat is due. Ends when the client goes,
-        the worker stops, or the store fails (the client resumes from its cursor)."""
+        the worker stops, or the store stays away (the client resumes from its cursor).
+
+        Through a backlog the next batch is read (on the engine's thread pool) while the
+        current one is written, and the window is re-checked for late writes once per
+        poll interval, not before every batch.
+        """
         batch = first
         last_write = last_check = time.monotonic()
+        failures = 0
         while True:
+            ahead: Future[FollowBatch] | None = None
+            check = time.monotonic() - last_check >= POLL_S
+            if batch.events and not batch.caught_up:
+                ahead = thread_pool.submit(self.read, batch.state, per_event, check)
             if batch.events:
                 _delivered(batch, "sse" if per_event else "ndjson")
                 note_now("audit.follow", self.namespace, query=self.text,
@@ -252,19 +264,26 @@ class _Follow:
                 last_write = time.monotonic()
             if STOPPING.is_set():
                 return
-            if batch.caught_up:
+            if ahead is None and batch.caught_up:
                 time.sleep(POLL_S)
                 if client_gone(self.environ) or STOPPING.is_set():
                     return
-            # Reading a backlog batch after batch, the window is re-checked for late writes
-            # once per poll interval, not before every batch.
-            check = time.monotonic() - last_check >= POLL_S
+                check = True
             try:
-                batch = self.read(batch.state, per_event, check)
+                batch = (ahead.result() if ahead is not None
+                         else self.read(batch.state, per_event, check))
             except AuditlogError as exc:
-                current_app.logger.warning("follow stream of %s ended: %s", self.namespace,
-                                           exc.message)
-                return
+                # Passing trouble (an index created a moment ago, a busy node) is waited
+                # out; a store that stays away ends the stream, its client resumes later.
+                failures += 1
+                if failures > STORE_RETRIES or STOPPING.is_set():
+                    current_app.logger.warning("follow stream of %s ended: %s",
+                                               self.namespace, exc.message)
+                    return
+                time.sleep(POLL_S * failures)
+                batch = FollowBatch([], batch.state)
+                continue
+            failures = 0
             if check:
                 last_check = time.monotonic()
 

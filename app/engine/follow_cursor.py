@@ -89,6 +89,13 @@ class CursorState:
         self.split_ns = self.after_ns + 1
         self.old, self.new = self.new, Generation()
 
+    def rewind(self) -> None:
+        """Go back to the start of the window, forgetting what was delivered in it (the
+        window's events come again, in order: at least once)."""
+        self.split_ns = self.window_start_ns
+        self.after_ns, self.after_id = self.window_start_ns - 1, AFTER_ALL
+        self.old, self.new = Generation(), Generation()
+
     def snapshot(self) -> CursorState:
         """An independent copy (the sketches are mutable)."""
         return CursorState(self.window_start_ns, self.split_ns, self.after_ns, self.after_id,

@@ -20,7 +20,8 @@ Metrics (all prefixed ``auditlog_``)::
     open_scrolls                                          scrolls handed out and not ended
     follow_open_streams                                   follow streams (SSE, NDJSON) open
     follow_delivered_events_total{mode}                   events delivered by the follow feed
-    follow_lag_seconds                                    delivery time minus ingested_at
+    follow_lag_seconds                                    delivery time minus ingested_at, of
+                                                          the oldest event of each batch
     follow_late_writes_total                              ingest writes slower than the feed's
                                                           bound (settle + overlap - refresh)
     self_audit_dropped_total                              self-audit events dropped
@@ -67,7 +68,8 @@ FOLLOW_OPEN_STREAMS = Gauge("auditlog_follow_open_streams",
 FOLLOW_DELIVERED = Counter("auditlog_follow_delivered_events",
                            "events delivered by the follow feed", ["mode"])
 FOLLOW_LAG = Histogram("auditlog_follow_lag_seconds",
-                       "time from an event's ingested_at to its delivery by the follow feed",
+                       "time from ingested_at to delivery by the follow feed, of the oldest "
+                       "event of each delivered batch",
                        buckets=(0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0, 300.0,
                                 3600.0))
 FOLLOW_LATE_WRITES = Counter("auditlog_follow_late_writes",

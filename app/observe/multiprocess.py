@@ -9,6 +9,7 @@ not import ``prometheus_client`` at the top: ``prepare`` runs before it.
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import shutil
 import tempfile
@@ -31,7 +32,7 @@ def prepare(workers: int) -> str | None:
         path.mkdir(parents=True, exist_ok=True)
         for old in path.glob("*.db"):
             old.unlink()
-        return folder
+        return _imported(folder)
     if workers <= 1:
         return None
     folder = tempfile.mkdtemp(prefix="auditlog-metrics-")
@@ -43,6 +44,14 @@ def prepare(workers: int) -> str | None:
             shutil.rmtree(folder, ignore_errors=True)
 
     atexit.register(remove)
+    return _imported(folder)
+
+
+def _imported(folder: str) -> str:
+    """Import prometheus_client's multi-process module now, in the master: imported first in
+    ``child_exit`` (a SIGCHLD handler), a second worker's exit re-entered the half-done
+    import and the master died with an ImportError instead of shutting down."""
+    importlib.import_module("prometheus_client.multiprocess")
     return folder
 
 

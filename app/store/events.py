@@ -56,6 +56,16 @@ class EventStore:
         self._writable = writable
         # Index -> whether its mapping keeps LINE_BYTES out of _source (see _line_bytes_kept).
         self._line_bytes: dict[str, bool] = {}
+        self._existing: set[str] = set()  # monthly indices known to exist
+
+    def _create_indices(self, names: Iterable[str]) -> None:
+        """Create the monthly indices not known to exist yet, before a write is stamped:
+        creating one takes a while, which must not count in the write's stamp-to-visible
+        time (the follow feed's bound)."""
+        for name in set(names) - self._existing:
+            with store_errors():
+                self.client.options(ignore_status=400).indices.create(index=name)
+            self._existing.add(name)
 
     def index_for(self, time_ns: int) -> str:
         """The monthly index of an event time."""
@@ -69,12 +79,13 @@ class EventStore:
             return result
         if self._writable is not None:
             self._writable()
+        indices = [self.index_for(event.time_ns) for event in events]
+        self._create_indices(indices)
         result.stamped_ns = time.time_ns()
         stamp = format_ns(result.stamped_ns, 9)
         operations: list[Any] = []
-        for event in events:
+        for event, index in zip(events, indices, strict=True):
             event.source[STAMP] = stamp
-            index = self.index_for(event.time_ns)
             operations.append({"create": {"_index": index, "_id": event.doc_id}})
             # LINE_BYTES (indexed, kept out of _source by the template) is the size of the
             # event's JSON, the log line of the Loki-compatible API's bytes_over_time.

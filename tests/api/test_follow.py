@@ -56,8 +56,9 @@ def drain(client: FlaskClient, namespace: str, cursor: str | None = None,
           **params: Any) -> tuple[list[str], str]:
     """Every id the feed delivers until a batch comes back empty; and the last cursor."""
     ids: list[str] = []
+    start = params.pop("start", {"from": "beginning"})
     while True:
-        start = {"cursor": cursor} if cursor else params.pop("start", {"from": "beginning"})
+        start = {"cursor": cursor} if cursor else start
         response = follow(client, namespace, **start, **params, wait=2 * SETTLE_S)
         assert response.status_code == 200, response.json
         cursor = response.json["cursor"]
@@ -202,6 +203,29 @@ def test_a_write_visible_late_inside_the_overlap_is_delivered_once(
     assert [e["id"] for e in late.json["events"]] == [f"late{n}" for n in range(4)]
     again, cursor = drain(client, "late", late.json["cursor"])
     assert again == []
+    # Late again, now among the newest delivered stamps (the window's new generation).
+    ingest(client, "late", events("f", 2))
+    fresh, cursor = drain(client, "late", cursor)
+    assert fresh == ["f000", "f001"]
+    newest = parse_timestamp(client.get("/api/v1/namespaces/late/events/f001",
+                                        headers=ADMIN).json["ingested_at"])[0]
+    _write_raw(es, index_prefix, "late", "later", newest - 1_000)
+    assert drain(client, "late", cursor)[0] == ["later"]
+
+
+def test_more_late_writes_than_a_cursor_can_name_come_again_not_lost(
+        client: FlaskClient, es: Elasticsearch, index_prefix: str) -> None:
+    ingest(client, "flood", events("e", 3))
+    ids, cursor = drain(client, "flood")
+    stamp = parse_timestamp(client.get("/api/v1/namespaces/flood/events/e002",
+                                       headers=ADMIN).json["ingested_at"])[0]
+    for n in range(60):
+        _write_raw(es, index_prefix, "flood", f"late{n:02}", stamp - 200_000_000 + n)
+    again, cursor = drain(client, "flood", cursor, limit=7)
+    # The window is read again from its start: every late write, the others at least once.
+    assert set(again) == {f"late{n:02}" for n in range(60)} | set(ids)
+    assert len(again) == len(set(again))
+    assert drain(client, "flood", cursor)[0] == []
 
 
 def _sse_messages(chunks: Iterator[bytes]) -> Iterator[tuple[str | None, dict[str, Any]]]:

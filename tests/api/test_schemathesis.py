@@ -49,4 +49,11 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_document(case) -> None:
+    if case.path.endswith("/events/follow"):
+        # A generated long poll would wait up to a minute on an empty feed; the feed's
+        # waiting is tested in tests/api/test_follow.py.
+        if isinstance(case.query, dict) and "wait" in case.query:
+            case.query["wait"] = 0
+        if isinstance(case.body, dict) and "wait" in case.body:
+            case.body["wait"] = 0
     case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"}, checks=CHECKS)

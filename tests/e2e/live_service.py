@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -27,21 +28,25 @@ def free_port() -> int:
 
 @contextmanager
 def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
-                 port: int | None = None, threads: int = 4, **env: str) -> Iterator[str]:
+                 port: int | None = None, threads: int = 4, log: Path | None = None,
+                 **env: str) -> Iterator[str]:
     """Run the service under gunicorn until the block ends; yield its base URL.
 
-    ``port`` (default: a free one) lets a test restart the service where clients expect it.
+    ``port`` (default: a free one) lets a test restart the service where clients expect it;
+    ``log``: a file its log (stderr) is appended to, read by the test when it likes.
     """
-    with live_process(es_url, prefix, admin_key, workers, port, threads, **env) as (url, _):
+    with live_process(es_url, prefix, admin_key, workers, port, threads, log,
+                      **env) as (url, _):
         yield url
 
 
 @contextmanager
 def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
-                 port: int | None = None, threads: int = 4,
+                 port: int | None = None, threads: int = 4, log: Path | None = None,
                  **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Like ``live_service``, and yield the process too (its stderr is a pipe: the
-    caller reads it, or it is read only when the service does not start)."""
+    """Like ``live_service``, and yield the process too (its stderr is a pipe, unless
+    ``log`` is given: the caller reads it, or it is read only when the service does not
+    start)."""
     port = port or free_port()
     environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
                "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
@@ -49,10 +54,11 @@ def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
                "AUDITLOG_CHECKPOINT_INTERVAL": "0",  # tests that seal turn it on
                "AUDITLOG_SIGNING_KEY": signing_key_file(), **env}
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), "--workers", str(workers),
-         "--threads", str(threads)],
-        env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with (log.open("ab") if log else contextlib.nullcontext(subprocess.PIPE)) as stderr:
+        process = subprocess.Popen(
+            [str(BIN), "serve", "--port", str(port), "--workers", str(workers),
+             "--threads", str(threads)],
+            env=environ, stdout=subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -63,7 +69,8 @@ def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
             except (requests.ConnectionError, requests.Timeout):
                 pass  # not listening yet, or a loaded machine answering slowly
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the service did not start: {process.stderr.read()!r}")
+                said = log.read_text()[-2000:] if log else process.stderr.read()
+                raise RuntimeError(f"the service did not start: {said!r}")
             time.sleep(0.2)
         yield url, process
     finally:

@@ -26,7 +26,9 @@ from tests.e2e.live_service import BIN, free_port, live_service
 HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 SECRET = "follow-live-test-secret"
 ENV = {"AUDITLOG_FOLLOW_SETTLE": "2", "AUDITLOG_FOLLOW_OVERLAP": "3", "AUDITLOG_SECRET": SECRET,
-       "AUDITLOG_FOLLOW_STREAMS_PER_KEY": "16"}
+       "AUDITLOG_FOLLOW_STREAMS_PER_KEY": "16",
+       # (a worker with ingest in flight waits 10 s at exit on the self-audit flush)
+       "AUDITLOG_SELF_AUDIT": "false"}
 DAY_S = 86_400
 RETRYABLE = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
@@ -82,42 +84,55 @@ class Follower(threading.Thread):
         self.stop = threading.Event()
         self.rng = random.Random(mode)
         self.reconnects = 0
+        self.cursor: str | None = None  # of the last id recorded, as a client keeps it
+        self.response: requests.Response | None = None  # the open stream, if any
 
     def endpoint(self) -> str:
         return f"{self.url()}/api/v1/namespaces/{self.namespace}/events/follow"
 
     def run(self) -> None:
-        cursor: str | None = None
         while not self.stop.is_set():
             try:
-                cursor = getattr(self, self.mode)(cursor)
+                getattr(self, self.mode)()
             except RETRYABLE:
                 time.sleep(0.2)
+            except Exception:
+                if not self.stop.is_set():
+                    raise
+                return  # halt() closed the stream under our feet
             self.reconnects += 1
 
-    def poll(self, cursor: str | None) -> str | None:
-        body = {"cursor": cursor} if cursor else {"from": "beginning"}
+    def halt(self) -> None:
+        """Stop, closing an open stream rather than waiting for its next line."""
+        self.stop.set()
+        if self.response is not None:
+            self.response.close()
+
+    def poll(self) -> None:
+        body = {"cursor": self.cursor} if self.cursor else {"from": "beginning"}
         response = requests.post(self.endpoint(), json={**body, "wait": 1,
                                                         "limit": self.rng.randint(1, 500)},
                                  headers=HEADERS, timeout=30)
         if response.status_code != 200:
             assert response.status_code in (429, 502, 503), response.text
             time.sleep(0.2)
-            return cursor
+            return
         self.ids += [event["id"] for event in response.json()["events"]]
-        return str(response.json()["cursor"])
+        self.cursor = str(response.json()["cursor"])
 
-    def sse(self, cursor: str | None) -> str | None:
+    def sse(self) -> None:
         """One connection, cut after a random number of events; resumes with Last-Event-ID."""
         headers = {**HEADERS, "Accept": "text/event-stream"}
-        if cursor:
-            headers["Last-Event-ID"] = cursor
+        if self.cursor:
+            headers["Last-Event-ID"] = self.cursor
         cut_after = self.rng.randint(1, 300)
+        # (the read timeout outlasts the service's heartbeat interval)
         with requests.get(self.endpoint(), params={"from": "beginning"}, headers=headers,
-                          stream=True, timeout=(5, 5)) as response:
+                          stream=True, timeout=(5, 15)) as response:
+            self.response = response
             if response.status_code != 200:
                 time.sleep(0.2)
-                return cursor
+                return
             buffer = b""
             for chunk in response.iter_content(chunk_size=None):
                 buffer += chunk
@@ -128,23 +143,23 @@ class Follower(threading.Thread):
                     if b"data" not in fields:
                         continue
                     self.ids.append(orjson.loads(fields[b"data"])["id"])
-                    cursor = fields[b"id"].decode()
+                    self.cursor = fields[b"id"].decode()
                     cut_after -= 1
                     if cut_after == 0 or self.stop.is_set():
-                        return cursor
-        return cursor
+                        return
 
-    def ndjson(self, cursor: str | None) -> str | None:
+    def ndjson(self) -> None:
         """One connection; events count once the cursor line after them arrived."""
-        params = {"cursor": cursor} if cursor else {"from": "beginning"}
+        params = {"cursor": self.cursor} if self.cursor else {"from": "beginning"}
         pending: list[str] = []
         cut_after = self.rng.randint(1, 600)
         with requests.get(self.endpoint(), params={**params, "limit": 50},
                           headers={**HEADERS, "Accept": "application/x-ndjson"}, stream=True,
                           timeout=(5, 15)) as response:
+            self.response = response
             if response.status_code != 200:
                 time.sleep(0.2)
-                return cursor
+                return
             for line in response.iter_lines():
                 if not line:
                     continue
@@ -152,13 +167,12 @@ class Follower(threading.Thread):
                 if "cursor" in item:
                     self.ids += pending
                     pending = []
-                    cursor = item["cursor"]
+                    self.cursor = item["cursor"]
                     if cut_after <= 0 or self.stop.is_set():
-                        return cursor
+                        return
                 else:
                     pending.append(item["id"])
                     cut_after -= 1
-        return cursor
 
 
 def _settle(followers: list[Follower], acked: set[str], timeout: float) -> None:
@@ -167,22 +181,24 @@ def _settle(followers: list[Follower], acked: set[str], timeout: float) -> None:
         time.sleep(0.5)
     time.sleep(3)  # anything delivered twice would come now
     for follower in followers:
-        follower.stop.set()
+        follower.halt()
     for follower in followers:
         follower.join(timeout=30)
 
 
-def _assert_exactly_once(followers: list[Follower], acked: set[str]) -> None:
+def _assert_exactly_once(followers: list[Follower], acked: set[str],
+                         log: list[str] | None = None) -> None:
     for follower in followers:
         twice = [i for i, n in Counter(follower.ids).items() if n > 1]
-        assert not twice, f"{follower.mode} delivered {len(twice)} ids twice: {twice[:5]}"
+        assert not twice, (f"{follower.mode} delivered {len(twice)} ids twice: {twice[:5]}; "
+                           f"service warnings: {(log or [])[:5]}")
         missing = acked - set(follower.ids)
         assert not missing, f"{follower.mode} missed {len(missing)}: {sorted(missing)[:5]}"
         assert set(follower.ids) == acked
 
 
-def test_every_acknowledged_event_exactly_once_through_a_restart(es_url: str,
-                                                                 index_prefix: str) -> None:
+def test_every_acknowledged_event_exactly_once_through_a_restart(
+        es_url: str, index_prefix: str, tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     acked = Acknowledged()
@@ -191,12 +207,14 @@ def test_every_acknowledged_event_exactly_once_through_a_restart(es_url: str,
     writers = [threading.Thread(target=writer, args=(lambda: base, "live", f"w{n}",
                                                      stop_writing, acked), daemon=True)
                for n in range(4)]
-    with live_service(es_url, index_prefix, ADMIN_KEY, port=port, threads=8, **ENV):
+    with live_service(es_url, index_prefix, ADMIN_KEY, port=port, threads=8,
+                      log=tmp_path / "service.log", **ENV):
         for thread in (*followers, *writers):
             thread.start()
         time.sleep(3)
     # Down while the clients retry, then up again where they expect it.
-    with live_service(es_url, index_prefix, ADMIN_KEY, port=port, threads=8, **ENV):
+    with live_service(es_url, index_prefix, ADMIN_KEY, port=port, threads=8,
+                      log=tmp_path / "service.log", **ENV):
         time.sleep(3)
         stop_writing.set()
         for thread in writers:
@@ -204,7 +222,9 @@ def test_every_acknowledged_event_exactly_once_through_a_restart(es_url: str,
         final = acked.snapshot()
         assert len(final) > 200
         _settle(followers, final, timeout=40)
-    _assert_exactly_once(followers, final)
+    warnings = [line for line in (tmp_path / "service.log").read_text().splitlines()
+                if '"WARNING"' in line or '"ERROR"' in line]
+    _assert_exactly_once(followers, final, warnings)
     assert all(f.reconnects > 1 for f in followers)
 
 
@@ -279,3 +299,27 @@ def test_cli_resumes_from_its_cursor_file_after_kill_9(es_url: str, index_prefix
     assert len(after) <= 10 + 5
     assert after[-10:] == [f"c{n:03}" for n in range(20, 30)]
 
+
+
+def _open_streams(url: str) -> float:
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    values = [float(line.split()[-1]) for line in text.splitlines()
+              if line.startswith("auditlog_follow_open_streams")]
+    return sum(values)
+
+
+def test_a_client_that_goes_away_frees_its_stream(es_url: str, index_prefix: str) -> None:
+    with live_service(es_url, index_prefix, ADMIN_KEY, workers=1, **ENV) as url:
+        streams = []
+        for accept in ("text/event-stream", "application/x-ndjson"):
+            response = requests.get(f"{url}/api/v1/namespaces/gone/events/follow",
+                                    headers={**HEADERS, "Accept": accept}, stream=True,
+                                    timeout=10)
+            assert response.status_code == 200
+            next(response.iter_content(chunk_size=None))  # the stream has started
+            streams.append(response)
+        assert _open_streams(url) == 2
+        for response in streams:
+            response.close()  # the client goes away without a word; the stream is idle
+        # Noticed between polls, not at the next heartbeat write (10 s).
+        _wait_for(lambda: _open_streams(url) == 0, timeout=8)

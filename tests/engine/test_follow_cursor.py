@@ -6,9 +6,12 @@ import random
 
 import pytest
 
+from app.engine.follow import REFRESH_INTERVAL_NS, late_write_bound_ns
 from app.engine.follow_cursor import CursorState, FollowCursors, Generation, InvalidCursor, binding
 from app.engine.id_sketch import IdSketch, id_key
 from app.engine.signed_token import TokenSigner
+from app.model.timestamps import duration_ms
+from app.store.templates import load_templates
 
 SIGNER = TokenSigner(b"s" * 32)
 CONTEXT = binding("ns", "key-1", {"term": {"action": "login"}})
@@ -89,3 +92,11 @@ def test_another_secret_is_refused_and_scroll_tokens_are_not_cursors() -> None:
     scroll = SIGNER.seal(b"scroll", b"{}", CONTEXT)
     with pytest.raises(InvalidCursor):
         FollowCursors(SIGNER).decode(scroll, CONTEXT)
+
+
+def test_the_late_write_bound_uses_the_templates_refresh_interval() -> None:
+    template = load_templates("audit")["audit-events"]
+    interval = template["template"]["settings"]["index"]["refresh_interval"]
+    assert duration_ms(interval) * 1_000_000 == REFRESH_INTERVAL_NS
+    assert late_write_bound_ns(3.0, 5.0) == 8_000_000_000 - REFRESH_INTERVAL_NS
+    assert late_write_bound_ns(3.0, 5.0, refreshed=True) == 8_000_000_000
