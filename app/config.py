@@ -104,6 +104,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDITLOG_EXPORT_READERS", 3, _positive_int,
             "time slices an export reads from Elasticsearch at once (1: one page after the "
             "other); the order of the events is the same"),
+    Setting("AUDITLOG_CSV_ESCAPE_FORMULAS", True, _bool,
+            "CSV exports write a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage "
+            "return with a leading `'` so spreadsheets show it as text, not run it as a "
+            "formula (OWASP CSV injection); `false` writes the raw values"),
     Setting("AUDITLOG_MAX_BODY_BYTES", 16 * 1024 * 1024, _int,
             "largest request body accepted (413 above)"),
     Setting("AUDITLOG_MAX_REGEX_LENGTH", MAX_REGEX_LENGTH, _int,
