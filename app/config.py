@@ -41,6 +41,14 @@ def _rate_limit(text: str) -> str:
     return text
 
 
+def _origins(text: str) -> str:
+    """A comma-separated list of origins (``scheme://host[:port]``), or empty."""
+    for origin in filter(None, (o.strip() for o in text.split(","))):
+        if "://" not in origin:
+            raise ValueError(f"{origin!r} is not an origin such as https://soc.example.com")
+    return text
+
+
 def _choice(*choices: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in choices:
@@ -81,6 +89,13 @@ SETTINGS: tuple[Setting, ...] = (
             "the burst, the long one the sustained rate"),
     Setting("AUDITLOG_EXPORT_RATE_LIMIT", "2/second;30/minute", _rate_limit,
             "exports and scroll opens per key, counted on top of AUDITLOG_RATE_LIMIT"),
+    Setting("AUDITLOG_AUTH_FAILURE_LIMIT", "20/minute", _rate_limit,
+            "failed authentications (401) allowed per client address; beyond, requests from "
+            "it without a valid key are answered 429 with Retry-After until the window ends"),
+    Setting("AUDITLOG_CORS_ORIGINS", "", _origins,
+            "origins allowed to call the API from a browser (comma-separated, e.g. "
+            "`https://soc.example.com`); empty: no CORS headers at all, browsers on other "
+            "origins are refused"),
     Setting("AUDITLOG_RATE_LIMIT_STORAGE", "memory://", str,
             "where rate-limit counters live: `memory://` (per process) or a Redis URL "
             "(`redis://host:6379/0`, shared by several instances; needs `auditlog[redis]`)"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.api import export, f5, health, immuta, keys, native, runai, wasabi
+from app.api import export, f5, health, immuta, keys, native, response_headers, runai, wasabi
 
 
 def init_app(app: Flask) -> None:
+    """Register every surface and the headers they all answer with."""
+    response_headers.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(native.bp)
     app.register_blueprint(export.bp)

@@ -120,11 +120,16 @@ _NOT_STARTED_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
 def only_unstarted_shards(body: Mapping[str, Any]) -> bool:
-    """True when every failed shard of a search answer failed for not being started."""
+    """True when every failed shard of a search answer failed for not being started: a 200
+    with ``_shards.failures``, or the 503 "all shards failed" of a one-shard index."""
     shards = body.get("_shards")
-    if not isinstance(shards, Mapping) or not shards.get("failed"):
+    error = body.get("error")
+    if isinstance(shards, Mapping) and shards.get("failed"):
+        failures = shards.get("failures") or []
+    elif isinstance(error, Mapping):
+        failures = error.get("failed_shards") or []
+    else:
         return False
-    failures = shards.get("failures") or []
     return bool(failures) and all(
         (f.get("reason") or {}).get("type") == _NOT_STARTED for f in failures)
 
@@ -145,6 +150,12 @@ class CheckedTransport(TimedTransport):
             response = super().perform_request(method, target, *args, **kwargs)
             if not checked or not isinstance(response.body, Mapping):
                 return response
+            if response.meta.status == 503 and only_unstarted_shards(response.body):
+                pause = next(pauses, None)
+                if pause is None:
+                    return response  # the client raises it: 503
+                time.sleep(pause)
+                continue
             error = incomplete_results_error(response.body)
             if error is None:
                 return response

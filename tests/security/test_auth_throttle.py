@@ -1,0 +1,45 @@
+"""Failed authentication is throttled per client address (DESIGN §8): after 20 failures
+within 60 s, further attempts without a valid key get 429 with Retry-After <= 60."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from tests.conftest import ADMIN_KEY, make_test_app
+
+PATH = "/api/v1/namespaces/thr/events/search"
+
+
+def _attempt(client: FlaskClient, key: str | None, address: str = "10.0.0.1"):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.post(PATH, json={}, headers=headers,
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_twenty_failures_then_429_for_wrong_keys_only(es_url: str, index_prefix: str) -> None:
+    # The general per-address budget is far above 21 requests, so only this one can refuse.
+    client = make_test_app(es_url, index_prefix).test_client()
+    statuses = [_attempt(client, f"guess-{n}").status_code for n in range(20)]
+    assert statuses == [401] * 20
+    refused = _attempt(client, "guess-20")
+    assert refused.status_code == 429
+    assert refused.json["code"] == "rate_limited"
+    assert "failed authentications" in refused.json["message"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert _attempt(client, None).status_code == 429  # no key at all counts as wrong too
+    # A valid key from the same address still works; another address is not affected.
+    assert _attempt(client, ADMIN_KEY).status_code == 200
+    assert _attempt(client, "guess", address="10.0.0.2").status_code == 401
+
+
+def test_successes_do_not_count(es_url: str, index_prefix: str) -> None:
+    client = make_test_app(es_url, index_prefix).test_client()
+    for _ in range(30):
+        assert _attempt(client, ADMIN_KEY, address="10.0.0.3").status_code == 200
+    assert _attempt(client, "guess", address="10.0.0.3").status_code == 401
+
+
+def test_limit_is_configurable(es_url: str, index_prefix: str) -> None:
+    client = make_test_app(es_url, index_prefix,
+                           AUDITLOG_AUTH_FAILURE_LIMIT="2/minute").test_client()
+    assert [_attempt(client, "x", "10.0.0.4").status_code for _ in range(3)] == [401, 401, 429]
