@@ -6,9 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -23,38 +25,73 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
-                 **env: str) -> Iterator[str]:
-    """Run the service under gunicorn until the block ends; yield its base URL."""
-    port = free_port()
+@dataclass
+class Served:
+    """A running ``auditlog serve``: its URL, its gunicorn master and its stderr file."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    stderr: Path
+
+    def stderr_text(self) -> str:
+        """Everything the service wrote to stderr so far."""
+        return self.stderr.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM the master and wait; return its exit code (SIGKILL after ``timeout``)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def start_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+                  port: int | None = None, **env: str) -> Served:
+    """Start the service under gunicorn and wait until it answers /healthz."""
+    port = port or free_port()
     environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
                "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
                "AUDITLOG_EXPORT_RATE_LIMIT": "100000/second", "AUDITLOG_LOG_LEVEL": "WARNING",
                **env}
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), "--workers", str(workers), "--threads", "4"],
-        env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the service did not start: {process.stderr.read()!r}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
+    handle, name = tempfile.mkstemp(prefix="auditlog-serve-", suffix=".stderr")
+    with os.fdopen(handle, "wb") as stderr:
+        process = subprocess.Popen(
+            [str(BIN), "serve", "--port", str(port), "--workers", str(workers),
+             "--threads", "4"],
+            env=environ, stdout=subprocess.DEVNULL, stderr=stderr)
+    served = Served(f"http://127.0.0.1:{port}", process, Path(name))
+    deadline = time.monotonic() + 60
+    while True:
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+            if requests.get(f"{served.url}/healthz", timeout=2).status_code == 200:
+                return served
+        except requests.RequestException:  # not listening yet, or slow on a busy machine
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            served.stop()
+            raise RuntimeError(f"the service did not start: {served.stderr_text()!r}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def serving(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+            **env: str) -> Iterator[Served]:
+    """The service running until the block ends (then stopped, its stderr file removed)."""
+    served = start_service(es_url, prefix, admin_key, workers, **env)
+    try:
+        yield served
+    finally:
+        served.stop()
+        served.stderr.unlink(missing_ok=True)
+
+
+@contextmanager
+def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+                 **env: str) -> Iterator[str]:
+    """Run the service under gunicorn until the block ends; yield its base URL."""
+    with serving(es_url, prefix, admin_key, workers, **env) as served:
+        yield served.url
