@@ -70,7 +70,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("ELASTICSEARCH_URL", None, str,
-            "Elasticsearch to use (e.g. `https://es:9200`); unset: the local node"),
+            "Elasticsearch to use (e.g. `https://es:9200`; several nodes of one cluster "
+            "comma-separated, a node that fails is skipped); unset: the local node"),
     Setting("ELASTICSEARCH_USERNAME", None, str, "basic-auth user for ELASTICSEARCH_URL"),
     Setting("ELASTICSEARCH_PASSWORD", None, str, "basic-auth password"),
     Setting("ELASTICSEARCH_API_KEY", None, str, "Elasticsearch API key (base64 `id:key`)"),

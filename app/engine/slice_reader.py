@@ -2,41 +2,57 @@
 
 Each slice is its own ``search_after`` chain on the shared point-in-time, so
 several slices can be read at once (``ordered_merge``).
+
+When the point-in-time is lost (a node gone, ``point_in_time``), the reader has
+it reopened and continues the slice strictly after the last event it read, by
+a (time, id) filter rather than ``search_after``: the old sort values end in a
+``_shard_doc`` tiebreaker that means nothing on the new point-in-time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.engine.export_plan import TimeSlice
-from app.engine.point_in_time import PointInTime
+from app.engine.point_in_time import PointInTime, PointInTimeLost
 
 Page = list[dict[str, Any]]
+# The filter of the events strictly after the given sort values (time ns, id, ...).
+AfterFilter = Callable[[list[Any]], dict[str, Any]]
 
 
 class SliceReader:
     """Reads pages of the slices of one query on one point-in-time."""
 
     def __init__(self, pit: PointInTime, query: dict[str, Any], sort: list[dict[str, Any]],
-                 page_size: int) -> None:
+                 page_size: int, after: AfterFilter) -> None:
         self.pit = pit
         self.query = query
         self.sort = sort
         self.page_size = page_size
+        self.after = after
 
     def __call__(self, piece: TimeSlice, resume: list[Any] | None,
                  most: int) -> tuple[list[Page], list[Any] | None]:
         """At most ``most`` pages of ``piece`` from ``resume`` (None: its start), and where to
         continue (None: the slice is done)."""
         sliced = piece.range_query()
-        query = self.query if sliced is None else {
-            "bool": {"filter": [*self.query["bool"]["filter"], sliced]}}
+        filters = [*self.query["bool"]["filter"], *([] if sliced is None else [sliced])]
         pages: list[Page] = []
         while len(pages) < most:
-            body: dict[str, Any] = {"query": query, "size": self.page_size, "sort": self.sort}
+            body: dict[str, Any] = {"query": {"bool": {"filter": filters}},
+                                    "size": self.page_size, "sort": self.sort}
             if resume is not None:
                 body["search_after"] = resume
-            hits = self.pit.search(**body)["hits"]["hits"]
+            try:
+                hits = self.pit.search(**body)["hits"]["hits"]
+            except PointInTimeLost as lost:
+                self.pit.reopen(lost)
+                if resume is not None:  # go on after the last event read, on the new view
+                    filters = [*filters, self.after(resume)]
+                    resume = None
+                continue
             pages.append([hit["_source"] for hit in hits])
             if len(hits) < self.page_size:
                 return pages, None

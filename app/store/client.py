@@ -81,7 +81,10 @@ def make_client(config: Mapping[str, Any]) -> Elasticsearch:
         kwargs["api_key"] = config["ELASTICSEARCH_API_KEY"]
     if config.get("ELASTICSEARCH_CA_CERTS"):
         kwargs["ca_certs"] = config["ELASTICSEARCH_CA_CERTS"]
-    return Elasticsearch(resolve_url(config), **kwargs)
+    # Several nodes of one cluster, comma-separated: requests go round the list, and a
+    # node that does not answer is skipped (retried on the next) until it is back.
+    hosts = [url.strip() for url in resolve_url(config).split(",") if url.strip()]
+    return Elasticsearch(hosts, **kwargs)
 
 
 _OVERLOAD = ("too_many_scroll_contexts_exception", "circuit_breaking_exception",
