@@ -34,8 +34,9 @@ def fault_data_dir(name: str) -> Path:
     return local_node.default_data_dir().with_name(f"auditlog-faults-{name}")
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def need_launcher() -> None:
+    """Fail (not skip) without what the scenarios' own nodes need."""
     if shutil.which("java") is None or (shutil.which("mvn") is None and not (
             local_node.cache_dir() / f"elasticsearch-{local_node.ELASTICSEARCH_VERSION}.zip"
     ).exists()):
