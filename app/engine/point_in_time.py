@@ -15,6 +15,7 @@ view holds the events of the moment it was opened.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from types import TracebackType
@@ -26,6 +27,7 @@ from elasticsearch import Elasticsearch
 from app.errors import StoreUnavailable
 from app.store.client import store_errors
 
+log = logging.getLogger("auditlog.export")
 # Pauses between attempts to open a new point-in-time after a loss (about 30 s in all),
 # while the cluster notices the node is gone and promotes the replicas of its shards.
 REOPEN_PAUSES = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0)
@@ -101,6 +103,9 @@ class PointInTime:
                     time.sleep(pause)
             self.generation += 1
             self.reopens += 1
+        # The cause's class only: its text may quote the point-in-time id.
+        log.warning("export point-in-time lost (%s); reopened, reading on after the last "
+                    "event", type(lost.cause).__name__)
         self._close(old)
 
     def search_anew(self, **body: Any) -> Any:

@@ -129,7 +129,8 @@ def test_node_killed_and_restarted(node, es_url: str) -> None:
         # export: resumed or cut, never silently short.
         try:
             exported.extend(orjson.loads(line)["id"] for line in lines if line)
-            export_outcome = "resumed on a new point-in-time"
+            reopened = served.stderr_text().count("export point-in-time lost")
+            export_outcome = f"resumed on a new point-in-time (reopened {reopened} time(s))"
         except requests.exceptions.ChunkedEncodingError:
             export_outcome = "cut without its terminating chunk (client resumes)"
             resumed = requests.get(f"{url}/api/v1/namespaces/{READ_NS}/events/export",
