@@ -93,9 +93,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDITLOG_AUTH_FAILURE_LIMIT", "20/minute", _rate_limit,
             "failed authentications (401) allowed per client address; beyond, requests from "
             "it without a valid key are answered 429 with Retry-After until the window ends"),
-    Setting("AUDITLOG_CORS_ORIGINS", "", _origins,
+    Setting("AUDITLOG_CORS_ORIGINS", None, _origins,
             "origins allowed to call the API from a browser (comma-separated, e.g. "
-            "`https://soc.example.com`); empty: no CORS headers at all, browsers on other "
+            "`https://soc.example.com`); unset: no CORS headers at all, browsers on other "
             "origins are refused"),
     Setting("AUDITLOG_RATE_LIMIT_STORAGE", "memory://", str,
             "where rate-limit counters live: `memory://` (per process) or a Redis URL "

@@ -30,9 +30,10 @@ def _secure(response: Response) -> Response:
     return response
 
 
-def allowed_origins(setting: str) -> list[str]:
-    """The origins of ``AUDITLOG_CORS_ORIGINS`` (comma-separated; empty: none)."""
-    return [origin.strip().rstrip("/") for origin in setting.split(",") if origin.strip()]
+def allowed_origins(setting: str | None) -> list[str]:
+    """The origins of ``AUDITLOG_CORS_ORIGINS`` (comma-separated; unset or empty: none)."""
+    return [origin.strip().rstrip("/") for origin in (setting or "").split(",")
+            if origin.strip()]
 
 
 def init_app(app: Flask) -> None:
