@@ -147,6 +147,8 @@ class CheckedTransport(TimedTransport):
     def perform_request(self, method: str, target: str, *args: Any, **kwargs: Any) -> Any:
         path = target.split("?", 1)[0]
         checked = "/_search" in path or "/_count" in path or path.startswith(("_search", "_count"))
+        # Opening a point-in-time on an index created a moment ago meets the same shards.
+        checked = checked or (method == "POST" and path.endswith("/_pit"))
         repeatable = checked and "_search/scroll" not in path
         pauses = iter(_NOT_STARTED_PAUSES if repeatable else ())
         while True:
