@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from limits import parse_many
+
 from query_language import MAX_REGEX_LENGTH
 
 
@@ -25,6 +27,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g} seconds")
+        return value
+
+    return parse
+
+
 def _bool(text: str) -> bool:
     if text.strip().lower() in ("1", "true", "yes", "on"):
         return True
@@ -35,8 +47,6 @@ def _bool(text: str) -> bool:
 
 def _rate_limit(text: str) -> str:
     """A rate-limit string such as ``50/second;1000/minute`` (checked by ``limits``)."""
-    from limits import parse_many
-
     parse_many(text)  # raises ValueError naming the fault
     return text
 
@@ -124,6 +134,17 @@ SETTINGS: tuple[Setting, ...] = (
             "CSV exports write a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage "
             "return with a leading `'` so spreadsheets show it as text, not run it as a "
             "formula (OWASP CSV injection); `false` writes the raw values"),
+    Setting("AUDITLOG_FOLLOW_SETTLE", 3.0, _seconds(0.0, 300.0),
+            "seconds the follow feed stays behind now: it reads events stamped (ingested_at) "
+            "before now minus this, when writes of that time are searchable (the index "
+            "refresh interval is 1 s)"),
+    Setting("AUDITLOG_FOLLOW_OVERLAP", 5.0, _seconds(0.0, 3600.0),
+            "seconds of stamps behind its position a follower re-checks for writes that became "
+            "searchable late; an ingest whose write takes longer than settle + overlap - 1 s "
+            "is counted in auditlog_follow_late_writes_total and logged"),
+    Setting("AUDITLOG_FOLLOW_STREAMS_PER_KEY", 4, _positive_int,
+            "open follow streams (SSE, NDJSON) one key may hold in each worker process (429 "
+            "beyond); each open stream holds one gunicorn thread"),
     Setting("AUDITLOG_MAX_BODY_BYTES", 16 * 1024 * 1024, _int,
             "largest request body accepted (413 above)"),
     Setting("AUDITLOG_MAX_REGEX_LENGTH", MAX_REGEX_LENGTH, _int,

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.api import export, f5, health, immuta, keys, native, response_headers, runai, wasabi
+from app.api import (
+    export,
+    f5,
+    follow,
+    health,
+    immuta,
+    keys,
+    native,
+    response_headers,
+    runai,
+    wasabi,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -13,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(native.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(follow.bp)
     app.register_blueprint(f5.bp)
     app.register_blueprint(keys.bp)
     app.register_blueprint(immuta.bp)

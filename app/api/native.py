@@ -13,6 +13,7 @@ from app.api.body import request_json
 from app.api.namespaces import checked_namespace
 from app.api.searching import run_aggregate, run_scroll, run_search
 from app.audit.notes import note
+from app.engine.extension import late_write_bound_ns
 from app.engine.ingest import ingest, parse_body
 from app.engine.search import SearchResult
 from app.errors import InvalidEvents, InvalidInput, NotFound
@@ -65,7 +66,9 @@ def ingest_events(namespace: str) -> ResponseReturnValue:
         request.content_type,
         current_app.config["AUDITLOG_MAX_BATCH_EVENTS"],
     )
-    summary = ingest(store.events, namespace, raw_events, REFRESH_VALUES[refresh_arg])
+    refresh = REFRESH_VALUES[refresh_arg]
+    summary = ingest(store.events, namespace, raw_events, refresh,
+                     late_after_ns=late_write_bound_ns(bool(refresh)))
     metrics.count_ingest(summary.created, summary.duplicates, summary.failed)
     noted.count = summary.created
     noted.details.update(duplicates=summary.duplicates, failed=summary.failed)

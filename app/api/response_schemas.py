@@ -49,6 +49,8 @@ class EventOutSchema(_Open):
     actor = fields.Nested(_ActorOut)
     target = fields.Nested(_TargetOut)
     labels = fields.Dict(keys=fields.String(), values=fields.String())
+    ingested_at = fields.String(metadata={
+        "description": "RFC 3339, UTC: when the service stored it (its own clock)"})
 
 
 class LastSortValuesSchema(Schema):
@@ -65,6 +67,16 @@ class SearchResponseSchema(Schema):
     last_sort_values = fields.Nested(LastSortValuesSchema, allow_none=True, required=True)
     aggs = fields.Dict(required=True)
     took_ms = fields.Integer(required=True)
+
+
+class FollowResponseSchema(Schema):
+    """A batch of the follow feed."""
+
+    events = fields.List(fields.Nested(EventOutSchema), required=True)
+    cursor = fields.String(required=True, metadata={
+        "description": "opaque; send it back to continue after these events"})
+    caught_up = fields.Boolean(required=True, metadata={
+        "description": "true when the batch reached the settled watermark (no more now)"})
 
 
 class AggregateResponseSchema(Schema):

@@ -19,6 +19,7 @@ import ipaddress
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,19 +110,17 @@ def _started() -> None:
     g.audit_started = time.perf_counter()
 
 
-def _record(response: Response) -> Response:
-    noted: AuditNote | None = g.get("audit_note")
-    if noted is None:
-        return response
+def _recorder(noted: AuditNote) -> Callable[[int], None]:
+    """A function that puts the event of ``noted`` for a response status (reads the
+    request now, so it may run after the request)."""
     writer: AuditWriter = current_app.extensions[EXTENSION]
     principal = g.get("principal")
     started = g.get("audit_started") or time.perf_counter()
     info = {"method": request.method, "path": request.path}
     agent = request.headers.get("User-Agent")
     source_ip = _source_ip()
-    status = response.status_code
 
-    def put() -> None:
+    def put(status: int) -> None:
         try:
             duration_ms = int((time.perf_counter() - started) * 1000)
             event = build_event(noted, principal, status, duration_ms, info, time.time_ns())
@@ -134,11 +133,29 @@ def _record(response: Response) -> Response:
             log.exception("self-audit event dropped")
             writer.count_dropped()
 
+    return put
+
+
+def _record(response: Response) -> Response:
+    noted: AuditNote | None = g.get("audit_note")
+    if noted is None:
+        return response
+    put = _recorder(noted)
+    status = response.status_code
     if response.is_streamed:
-        response.call_on_close(put)  # after the body: count and duration are final
+        response.call_on_close(lambda: put(status))  # after the body: count, duration final
     else:
-        put()
+        put(status)
     return response
+
+
+def note_now(action: str, namespace: str, *, query: str = "", count: int | None = None,
+             **details: Any) -> None:
+    """Record one part of a long request now (e.g. a batch a stream delivered), as its own
+    event; needs the request context (streams keep it)."""
+    if EXTENSION not in current_app.extensions:
+        return
+    _recorder(AuditNote(action, namespace, query, count, "namespace", dict(details)))(200)
 
 
 def get_writer(app: Flask) -> AuditWriter | None:

@@ -15,6 +15,8 @@ import click
 
 from app import config as settings
 from app.cli.data import export_command, ingest_command, retention_group
+from app.cli.follow import follow_command
+from app.observe.lifecycle import stop_on_sigterm
 from app.store import local_node as local_es
 
 
@@ -267,6 +269,9 @@ def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", None)  # app.telemetry logs each request as JSON
             self.cfg.set("child_exit", multiprocess_metrics.child_exit)
+            # Follow streams end at SIGTERM instead of holding a restart for the graceful
+            # timeout; their clients resume from their cursors.
+            self.cfg.set("post_worker_init", lambda worker: stop_on_sigterm())
 
         def load(self):
             app = create_app()
@@ -283,7 +288,9 @@ def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
-@click.option("--threads", default=8, show_default=True, help="Threads per worker.")
+@click.option("--threads", default=8, show_default=True,
+              help="Threads per worker: requests served at once by each worker; an open follow "
+                   "stream or a waiting long poll holds one.")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the API under gunicorn."""
     _gunicorn(host, port, workers, threads)
@@ -354,6 +361,7 @@ Serving on {base} (Ctrl-C stops the service; `auditlog elasticsearch stop` stops
 main.add_command(ingest_command)
 main.add_command(export_command)
 main.add_command(retention_group)
+main.add_command(follow_command)
 
 if __name__ == "__main__":
     main()

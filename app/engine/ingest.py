@@ -13,6 +13,7 @@ as for one bulk.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,12 +24,14 @@ from marshmallow import ValidationError
 from app.engine import thread_pool
 from app.errors import InvalidInput, PayloadTooLarge, malformed_json
 from app.model.event import Event, load_event
+from app.observe import metrics
 from app.store.events import EventStore, WriteResult
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl",
                 "application/x-jsonlines", "application/jsonlines")
 # Events per bulk request of a pipelined batch; smaller batches go in one request.
 PIPELINE_EVENTS = 250
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,10 +104,26 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {messages}" if prefix else str(messages)]
 
 
+def _check_late(namespace: str, result: WriteResult, late_after_ns: int | None) -> None:
+    """Count and log a write slower (stamp to acknowledgement) than the follow feed's bound."""
+    took_ns = result.acknowledged_ns - result.stamped_ns
+    if late_after_ns is None or not result.stamped_ns or took_ns <= late_after_ns:
+        return
+    metrics.FOLLOW_LATE_WRITES.inc()
+    log.warning("late write: %d events in %s acknowledged %.3f s after their ingested_at, "
+                "beyond the follow feed's bound of %.3f s; followers may miss them",
+                result.created, namespace, took_ns / 1e9, late_after_ns / 1e9)
+
+
 def ingest(
-    store: EventStore, namespace: str, raw_events: list[Any], refresh: str | bool = False
+    store: EventStore, namespace: str, raw_events: list[Any], refresh: str | bool = False,
+    late_after_ns: int | None = None,
 ) -> IngestSummary:
-    """Validate and store events in ``namespace``; invalid ones are reported, not stored."""
+    """Validate and store events in ``namespace``; invalid ones are reported, not stored.
+
+    A bulk write acknowledged more than ``late_after_ns`` after its ``ingested_at``
+    stamp is counted (``auditlog_follow_late_writes_total``) and logged.
+    """
     summary = IngestSummary()
     sent: list[tuple[list[int], Future[WriteResult]]] = []
     valid: list[Event] = []
@@ -143,6 +162,7 @@ def ingest(
     if failure is not None:
         raise failure
     for part_positions, result in written:
+        _check_late(namespace, result, late_after_ns)
         summary.created += result.created
         summary.duplicates += result.duplicates
         for position_in_part, event_id, reason in result.failed:

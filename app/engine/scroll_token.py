@@ -1,20 +1,22 @@
 """Scroll tokens: opaque, signed, bound to the namespace and key that opened them.
 
-A token carries the Elasticsearch scroll id and the paging state; its HMAC
-(SHA-256, keyed by ``AUDITLOG_SECRET``) lets any instance sharing the secret
-continue the scroll, and makes a tampered token or one presented under another
-namespace or key worthless.
+A token carries the Elasticsearch scroll id and the paging state, sealed by
+``app.signed_token`` (HMAC-SHA256 keyed by ``AUDITLOG_SECRET``): any instance
+sharing the secret continues the scroll, and a tampered token or one presented
+under another namespace or key is worthless.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 from dataclasses import asdict, dataclass
 
 import orjson
+
+from app.engine.signed_token import InvalidToken, TokenSigner
+
+__all__ = ["ExpiredToken", "InvalidToken", "ScrollState", "ScrollTokens"]
+PURPOSE = b"scroll"
 
 
 @dataclass(frozen=True)
@@ -30,38 +32,26 @@ class ScrollState:
     expires_ns: int  # this token is void after (last use + keep-alive)
 
 
-class InvalidToken(ValueError):
-    """The token is malformed, tampered, or bound to another namespace or key."""
-
-
 class ExpiredToken(ValueError):
     """The token is genuine but older than its keep-alive."""
 
 
 class ScrollTokens:
-    """Encodes and verifies scroll tokens with one secret."""
+    """Encodes and verifies scroll tokens with one signer."""
 
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
-
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()
+    def __init__(self, signer: TokenSigner) -> None:
+        self._signer = signer
 
     def encode(self, state: ScrollState) -> str:
         """A URL-safe token for ``state``."""
-        payload = orjson.dumps(asdict(state))
-        raw = self._mac(payload) + payload
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return self._signer.seal(PURPOSE, orjson.dumps(asdict(state)))
 
     def decode(self, token: str, namespace: str, key_id: str) -> ScrollState:
         """The state of a token presented in ``namespace`` by ``key_id``; raise InvalidToken."""
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (ValueError, TypeError):
-            raise InvalidToken("malformed scroll_id") from None
-        mac, payload = raw[:32], raw[32:]
-        if len(mac) != 32 or not hmac.compare_digest(mac, self._mac(payload)):
-            raise InvalidToken("scroll_id is not valid")
+            payload = self._signer.open(PURPOSE, token)
+        except InvalidToken:
+            raise InvalidToken("scroll_id is not valid") from None
         try:
             state = ScrollState(**orjson.loads(payload))
         except (orjson.JSONDecodeError, TypeError):

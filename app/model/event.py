@@ -2,6 +2,7 @@
 
 An event is stored as the JSON a client sent, validated and normalised: the
 namespace set from the URL, ``time`` folded to UTC text at full precision,
+``ingested_at`` left to the store (a client's value is dropped),
 ``outcome`` defaulted, and an ``id`` derived from the event's content when the
 client gave none, so a retried payload gets the same id. The document's
 Elasticsearch ``_id`` joins namespace and id, so the same id in two namespaces
@@ -30,6 +31,9 @@ NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SYSTEM_NAMESPACE = "system"
 OUTCOMES = ("success", "failure", "unknown")
 MAX_VALUE_CHARS = 8192
+# Stamped by the store when it writes the event, from the service's clock; a value a
+# client sends is ignored.
+STAMP = "ingested_at"
 
 
 def _anchored(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -153,6 +157,8 @@ def load_event(raw: Any, namespace: str) -> Event:
     """Validate one raw event for ``namespace``; raise ValidationError with field messages."""
     if not isinstance(raw, dict):
         raise ValidationError({"_schema": ["an event must be a JSON object"]})
+    if STAMP in raw:  # the service stamps it (an exported event re-ingests as it is)
+        raw = {name: value for name, value in raw.items() if name != STAMP}
     data = _FAST.load(raw) if _FAST is not None else None
     if data is None:
         data = _SCHEMA.load(raw)

@@ -92,6 +92,8 @@ FIELDS: tuple[Field, ...] = (
        wasabi="id"),
     _f("time", DATE, "ctime", "happenedAt", "dateTime", doc="when it happened",
        immuta="dateTime", runai="happenedAt", wasabi="time"),
+    _f("ingested_at", DATE, doc="when the service stored it (its own clock; the follow "
+       "feed's order)"),
     _f("namespace", KEYWORD, doc="tenant scope, from the URL"),
     _f("action", KEYWORD, "action_key", doc="what was done", immuta="action",
        runai="action", wasabi="action_key"),

@@ -18,6 +18,11 @@ Metrics (all prefixed ``auditlog_``)::
     ingested_events_total{result}                         created, duplicate, failed
     exported_events_total{format}                         events streamed by exports
     open_scrolls                                          scrolls handed out and not ended
+    follow_open_streams                                   follow streams (SSE, NDJSON) open
+    follow_delivered_events_total{mode}                   events delivered by the follow feed
+    follow_lag_seconds                                    delivery time minus ingested_at
+    follow_late_writes_total                              ingest writes slower than the feed's
+                                                          bound (settle + overlap - refresh)
     self_audit_dropped_total                              self-audit events dropped
 """
 
@@ -57,11 +62,24 @@ OPEN_SCROLLS = Gauge("auditlog_open_scrolls",
                      "scrolls handed out (non-empty scroll_id) and not yet read to the end; "
                      "abandoned ones stay counted although Elasticsearch drops them after the "
                      "keep-alive", multiprocess_mode="sum")
+FOLLOW_OPEN_STREAMS = Gauge("auditlog_follow_open_streams",
+                            "follow streams (SSE and NDJSON) open", multiprocess_mode="livesum")
+FOLLOW_DELIVERED = Counter("auditlog_follow_delivered_events",
+                           "events delivered by the follow feed", ["mode"])
+FOLLOW_LAG = Histogram("auditlog_follow_lag_seconds",
+                       "time from an event's ingested_at to its delivery by the follow feed",
+                       buckets=(0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0, 300.0,
+                                3600.0))
+FOLLOW_LATE_WRITES = Counter("auditlog_follow_late_writes",
+                             "ingest writes acknowledged later after their ingested_at stamp "
+                             "than the follow feed's exactly-once bound")
 SELF_AUDIT_DROPS = Counter("auditlog_self_audit_dropped",
                            "self-audit events dropped (queue full, invalid, or not writable)")
 
 for _result in ("created", "duplicate", "failed"):
     INGESTED.labels(_result)
+for _mode in ("poll", "sse", "ndjson"):
+    FOLLOW_DELIVERED.labels(_mode)
 
 bp = Blueprint("metrics", __name__)
 

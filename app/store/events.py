@@ -8,6 +8,7 @@ and searched through the pattern ``<prefix>-events-*``.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +16,8 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from app.config import default
-from app.model.event import Event, doc_id
-from app.model.timestamps import NS_PER_S, month_of
+from app.model.event import STAMP, Event, doc_id
+from app.model.timestamps import NS_PER_S, format_ns, month_of
 from app.store.client import store_errors
 
 DEFAULT_PREFIX = default("AUDITLOG_INDEX_PREFIX")
@@ -31,6 +32,8 @@ class WriteResult:
     created: int = 0
     duplicates: int = 0
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (position, id, reason)
+    stamped_ns: int = 0  # the events' ingested_at
+    acknowledged_ns: int = 0  # when Elasticsearch answered the write
 
 
 @functools.lru_cache(maxsize=4096)
@@ -55,14 +58,18 @@ class EventStore:
         return f"{self.prefix}-events-{_month_of_day(time_ns // NS_PER_DAY)}"
 
     def create_events(self, events: Sequence[Event], refresh: str | bool = False) -> WriteResult:
-        """Write events with ``op_type=create``; existing ids count as duplicates."""
+        """Write events with ``op_type=create``, stamped with ``ingested_at`` (now, this
+        process's clock); existing ids count as duplicates (and keep their first stamp)."""
         result = WriteResult()
         if not events:
             return result
         if self._writable is not None:
             self._writable()
+        result.stamped_ns = time.time_ns()
+        stamp = format_ns(result.stamped_ns, 9)
         operations: list[Any] = []
         for event in events:
+            event.source[STAMP] = stamp
             operations.append({"create": {"_index": self.index_for(event.time_ns),
                                           "_id": event.doc_id}})
             operations.append(event.source)
@@ -70,6 +77,7 @@ class EventStore:
             # Only what is read below: an answer a tenth the size to parse.
             response = self.client.bulk(operations=operations, refresh=refresh,
                                         filter_path=_BULK_FILTER)
+        result.acknowledged_ns = time.time_ns()
         if not response.get("errors"):
             result.created = len(events)
             return result

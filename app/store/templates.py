@@ -14,6 +14,7 @@ import orjson
 from elasticsearch import Elasticsearch
 
 from app.config import default
+from app.model.event import STAMP
 from app.store.client import store_errors
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "index_templates"
@@ -39,11 +40,18 @@ def load_templates(prefix: str, directory: Path = TEMPLATES_DIR) -> dict[str, di
 
 
 def apply_templates(client: Elasticsearch, prefix: str) -> list[str]:
-    """Put every index template (idempotent); return their names."""
+    """Put every index template (idempotent); return their names.
+
+    Event indices created under an older template get the fields added since
+    (``ingested_at``), so events of their months can still be written.
+    """
     templates = load_templates(prefix)
     with store_errors():
         for name, body in templates.items():
             client.indices.put_index_template(name=name, **body)
+        client.indices.put_mapping(index=f"{prefix}-events-*",
+                                   properties={STAMP: {"type": "date_nanos"}},
+                                   ignore_unavailable=True, allow_no_indices=True)
     return list(templates)
 
 

@@ -49,8 +49,9 @@ class Served:
 
 
 def start_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
-                  port: int | None = None, **env: str) -> Served:
-    """Start the service under gunicorn and wait until it answers /healthz."""
+                  port: int | None = None, threads: int = 4, **env: str) -> Served:
+    """Start the service under gunicorn and wait until it answers /healthz; ``port``
+    (default: a free one) lets a test restart the service where clients expect it."""
     port = port or free_port()
     environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
                "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
@@ -61,7 +62,7 @@ def start_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
     with os.fdopen(handle, "wb") as stderr:
         process = subprocess.Popen(
             [str(BIN), "serve", "--port", str(port), "--workers", str(workers),
-             "--threads", "4"],
+             "--threads", str(threads)],
             env=environ, stdout=subprocess.DEVNULL, stderr=stderr)
     served = Served(f"http://127.0.0.1:{port}", process, Path(name))
     deadline = time.monotonic() + 60
@@ -79,9 +80,9 @@ def start_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
 
 @contextmanager
 def serving(es_url: str, prefix: str, admin_key: str, workers: int = 2,
-            **env: str) -> Iterator[Served]:
+            port: int | None = None, threads: int = 4, **env: str) -> Iterator[Served]:
     """The service running until the block ends (then stopped, its stderr file removed)."""
-    served = start_service(es_url, prefix, admin_key, workers, **env)
+    served = start_service(es_url, prefix, admin_key, workers, port, threads, **env)
     try:
         yield served
     finally:
@@ -91,7 +92,7 @@ def serving(es_url: str, prefix: str, admin_key: str, workers: int = 2,
 
 @contextmanager
 def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
-                 **env: str) -> Iterator[str]:
+                 port: int | None = None, threads: int = 4, **env: str) -> Iterator[str]:
     """Run the service under gunicorn until the block ends; yield its base URL."""
-    with serving(es_url, prefix, admin_key, workers, **env) as served:
+    with serving(es_url, prefix, admin_key, workers, port, threads, **env) as served:
         yield served.url
