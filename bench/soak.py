@@ -10,10 +10,9 @@ once, until ``--duration`` seconds have passed:
 - 8 searchers: matcher searches, two search_after pages, scrolls read to the end;
 - 1 aggregator: top values and a date histogram;
 - 2 exporters: streamed exports of the last minutes, read to the end;
+- 4 followers: the follow feed's long poll (``wait`` 5 s) from the beginning, each
+  with its cursor; the report counts what each received and its duplicates;
 - 1 key churner: create a reader key, search with it, revoke it.
-
-(The follow feed, when the service has one, would add 4 followers; this build has
-none, and the report says so.)
 
 It prints one JSON object: requests, 5xx answers and p50/p99 latency per
 endpoint; the gunicorn workers' RSS at the start (after a 10 s warm-up) and at the
@@ -87,6 +86,7 @@ class Load:
         self.recorder = recorder
         self.until = until
         self.base = f"/api/v1/namespaces/{NS}/events"
+        self.ingested = 0
 
     def call(self, endpoint: str, method: str, path: str, body: Any = None,
              key: str | None = None, stream: bool = False) -> tuple[int, Any]:
@@ -121,11 +121,13 @@ class Load:
 
     def ingest(self, rng: random.Random) -> None:
         now = datetime.now(UTC).isoformat()
-        batch = [{"time": now, "action": rng.choice(ACTIONS),
+        batch = [{"id": uuid.uuid4().hex, "time": now, "action": rng.choice(ACTIONS),
                   "actor": {"id": f"u{rng.randrange(500)}", "name": f"user {rng.randrange(500)}"},
                   "target": {"kind": "doc", "id": f"d{rng.randrange(10_000)}"},
                   "user_agent": f"agent/{rng.randrange(20)}"} for _ in range(200)]
-        self.call("ingest", "POST", self.base, batch)
+        status, _ = self.call("ingest", "POST", self.base, batch)
+        if status == 200:
+            self.ingested += len(batch)
 
     def search(self, rng: random.Random) -> None:
         window = {"start_time": int(time.time()) - 600, "end_time": int(time.time())}
@@ -162,6 +164,10 @@ class Load:
         start = int(time.time()) - rng.choice((60, 120, 300))
         self.call("export", "GET", f"{self.base}/export?start_time={start}", stream=True)
 
+    def follower(self) -> Follower:
+        """A new follower of the namespace, from the beginning."""
+        return Follower(self)
+
     def churn_keys(self, rng: random.Random) -> None:
         status, key = self.call("keys(create)", "POST", "/api/v1/keys", {
             "name": f"soak {rng.randrange(1 << 30)}", "namespaces": [NS], "role": "reader"})
@@ -172,6 +178,25 @@ class Load:
                   key=key["secret"])
         self.call("keys(revoke)", "DELETE", f"/api/v1/keys/{key['id']}")
         time.sleep(0.5)
+
+
+class Follower:
+    """One follow-feed client: long polls from the beginning, keeps its cursor."""
+
+    def __init__(self, load: Load) -> None:
+        self.load = load
+        self.cursor: str | None = None
+        self.ids: list[str] = []
+
+    def __call__(self, rng: random.Random) -> None:
+        body: dict[str, Any] = {"cursor": self.cursor} if self.cursor else {"from": "beginning"}
+        status, page = self.load.call("follow", "POST", f"{self.load.base}/follow",
+                                      {**body, "wait": 5, "limit": 500})
+        if status != 200:
+            time.sleep(0.5)
+            return
+        self.ids.extend(event["id"] for event in page["events"])
+        self.cursor = page["cursor"]
 
 
 def _rss_mb(service: Service) -> dict[str, float]:
@@ -202,8 +227,9 @@ def run(duration: float, workers: int | None, threads: int | None) -> dict[str, 
         with running_service(es_url, prefix, workers, threads, pool_size=32) as service:
             until = time.monotonic() + duration
             load = Load(service, recorder, until)
+            followers = [load.follower() for _ in range(4)]
             steps = [load.ingest, *[load.search] * 8, load.aggregate, load.export, load.export,
-                     load.churn_keys]
+                     *followers, load.churn_keys]
             threads_ = [threading.Thread(target=load.loop, args=(step, n), daemon=True)
                         for n, step in enumerate(steps)]
             for thread in threads_:
@@ -213,6 +239,7 @@ def run(duration: float, workers: int | None, threads: int | None) -> dict[str, 
             for thread in threads_:
                 thread.join()
             rss_end = _rss_mb(service)
+            ingested = load.ingested
             time.sleep(2.0)  # closes in flight land
             contexts_after = _open_contexts(es, prefix)
     finally:
@@ -227,7 +254,10 @@ def run(duration: float, workers: int | None, threads: int | None) -> dict[str, 
     return {
         "duration_s": duration,
         "clients": {"ingest": 1, "searchers": 8, "aggregations": 1, "exports": 2,
-                    "key_churn": 1, "followers": "none: this build has no follow feed"},
+                    "followers": 4, "key_churn": 1},
+        "ingested_events": ingested,
+        "followers": [{"received": len(f.ids), "duplicates": len(f.ids) - len(set(f.ids))}
+                      for f in followers],
         "total_requests": sum(e["requests"] for e in endpoints.values()),
         "total_5xx": sum(e["5xx"] for e in endpoints.values()),
         "endpoints": endpoints,

@@ -1,5 +1,5 @@
 """A local 3-node cluster (three processes of the distribution, one replica per shard) loses
-a node — ``kill -9`` — during ingest, during a scroll and during a sliced export.
+a node — ``kill -9`` — during ingest and follow, during a scroll and during a sliced export.
 
 The node killed is the one that matters each time: the primary of the events
 index during ingest, the node holding the scroll's or the export's contexts
@@ -24,6 +24,7 @@ from elasticsearch import Elasticsearch
 from app.store import local_node
 from tests.conftest import ADMIN_KEY
 from tests.e2e.live_service import Served, start_service
+from tests.e2e.test_follow_live import Follower, _settle
 from tests.faults.conftest import fault_data_dir
 from tests.faults.harness import RetryingIngester, make_events, report, stored_ids
 
@@ -106,8 +107,12 @@ def _node_with_contexts(es: Elasticsearch, kind: str) -> str:
     raise AssertionError(f"no node holds {kind}")
 
 
-def test_node_lost_during_ingest(cluster: Cluster) -> None:
+def test_node_lost_during_ingest_and_follow(cluster: Cluster) -> None:
     namespace = "ingest"
+    followers = [Follower(lambda: cluster.service.url, namespace, mode)
+                 for mode in ("poll", "sse", "ndjson")]
+    for follower in followers:
+        follower.start()
     events = make_events("c", 40 * 250)
     ingest = RetryingIngester(lambda: cluster.service.url, namespace, HEADERS,
                               [events[n:n + 250] for n in range(0, len(events), 250)],
@@ -118,6 +123,10 @@ def test_node_lost_during_ingest(cluster: Cluster) -> None:
     cluster.kill(victim)
     ingest.join()
     try:
+        _settle(followers, set(ingest.acknowledged), timeout=180)
+        follows = [report(f"3 nodes, primary's node kill -9 during follow ({f.mode})",
+                          ingest.acknowledged, f.ids, f"{f.reconnects} requests/connections")
+                   for f in followers]
         result = report("3 nodes, primary's node kill -9 during ingest", ingest.acknowledged,
                         stored_ids(cluster.es, PREFIX, namespace),
                         f"killed {victim}; answers {dict(ingest.statuses)}, "
@@ -127,6 +136,8 @@ def test_node_lost_during_ingest(cluster: Cluster) -> None:
     assert result.acknowledged == len(events)
     assert (result.gaps, result.duplicates) == (0, 0)
     assert result.stored == result.acknowledged
+    for follow in follows:
+        assert (follow.gaps, follow.duplicates) == (0, 0), follow.scenario
 
 
 def test_node_lost_during_a_scroll(cluster: Cluster) -> None:

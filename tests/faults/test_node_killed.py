@@ -13,7 +13,10 @@ answers again. Each read surface is followed across the outage:
   ``last_sort_values`` with search_after, without repeat or gap;
 - export: the stream either resumes on a new point-in-time (the node came back
   while the service was retrying) or is cut without its terminating chunk (never
-  a short stream that looks complete); the test reports which.
+  a short stream that looks complete); the test reports which;
+- follow (long poll, SSE, NDJSON): the feed answers 503 or cuts the stream while
+  the node is down, and the follower carries on from its last cursor: every
+  acknowledged event exactly once.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from elasticsearch import Elasticsearch
 from app.store import local_node
 from tests.conftest import ADMIN_KEY
 from tests.e2e.live_service import start_service
+from tests.e2e.test_follow_live import Follower, _settle
 from tests.faults.conftest import fault_data_dir
 from tests.faults.harness import RetryingIngester, make_events, report, stored_ids
 
@@ -86,6 +90,9 @@ def test_node_killed_and_restarted(node, es_url: str) -> None:
             loaded = requests.post(f"{url}/api/v1/namespaces/{READ_NS}/events?refresh=wait_for",
                                    json=preload[n:n + 5000], headers=HEADERS, timeout=120)
             assert loaded.status_code == 200, loaded.text
+        followers = [Follower(lambda: url, INGEST_NS, mode) for mode in ("poll", "sse", "ndjson")]
+        for follower in followers:
+            follower.start()
         events = make_events("i", 40 * 250)
         ingest = RetryingIngester(lambda: url, INGEST_NS, HEADERS,
                                   [events[n:n + 250] for n in range(0, len(events), 250)],
@@ -118,6 +125,7 @@ def test_node_killed_and_restarted(node, es_url: str) -> None:
             time.sleep(0.1)
         local_node.start(data_dir=data_dir, port=state.port, heap="512m")
         ingest.join()
+        _settle(followers, set(ingest.acknowledged), timeout=180)
 
         # search_after: the same request again continues where it stopped.
         _read_on(url, after_ids, first["last_sort_values"])
@@ -156,6 +164,10 @@ def test_node_killed_and_restarted(node, es_url: str) -> None:
                                              "with search_after from last_sort_values"),
         "single node kill -9: export": (exported, export_outcome),
     }
+    for follower in followers:
+        result = report(f"single node kill -9: follow ({follower.mode})", ingest.acknowledged,
+                        follower.ids, f"{follower.reconnects} requests/connections")
+        assert (result.gaps, result.duplicates) == (0, 0), follower.mode
     for scenario, (ids, notes) in reads.items():
         result = report(scenario, expected, ids, notes)
         assert (result.gaps, result.duplicates) == (0, 0), scenario
