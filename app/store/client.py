@@ -120,6 +120,7 @@ def incomplete_results_error(body: Mapping[str, Any]) -> AuditlogError | None:
 # retried after a short, growing pause; a shard that stays unassigned still ends in 503.
 _NOT_STARTED = "no_shard_available_action_exception"
 _NOT_STARTED_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+_MISSING_SHARDS = "Search rejected due to missing shards"
 
 
 def only_unstarted_shards(body: Mapping[str, Any]) -> bool:
@@ -131,6 +132,9 @@ def only_unstarted_shards(body: Mapping[str, Any]) -> bool:
         failures = shards.get("failures") or []
     elif isinstance(error, Mapping):
         failures = error.get("failed_shards") or []
+        if not failures:  # a shard not even assigned yet: rejected before any shard ran
+            cause = error.get("caused_by") or {}
+            return str(cause.get("reason") or "").startswith(_MISSING_SHARDS)
     else:
         return False
     return bool(failures) and all(

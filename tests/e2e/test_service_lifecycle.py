@@ -1,4 +1,5 @@
-"""A served instance (gunicorn, 2 workers) stops cleanly and never logs secrets or tokens."""
+"""A served instance (gunicorn, 2 workers) stops cleanly and never logs secrets or tokens
+(key secrets, wrong keys, scroll tokens, follow cursors)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,13 @@ def test_no_secret_nor_token_in_any_log_line(es_url: str, index_prefix: str) -> 
         tokens.append(f5_page["scroll_id"])
         requests.post(f"{f5}/scroll", headers=_auth(secret), timeout=30,
                       json={"scroll_id": f5_page["scroll_id"]})
+        follow = requests.get(f"{url}/api/v1/namespaces/{NS}/events/follow",
+                              params={"from": "beginning", "limit": 10}, headers=_auth(secret),
+                              timeout=30)
+        assert follow.status_code == 200
+        tokens.append(follow.json()["cursor"])
+        requests.get(f"{url}/api/v1/namespaces/{NS}/events/follow", headers=_auth(secret),
+                     params={"cursor": follow.json()["cursor"]}, timeout=30)
         export = requests.get(f"{url}/api/v1/namespaces/{NS}/events/export",
                               headers=_auth(secret), params={"format": "csv"}, timeout=30)
         assert export.status_code == 200

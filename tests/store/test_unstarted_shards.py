@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from elasticsearch import Elasticsearch
 
-from app.store.client import make_client
+from app.store.client import make_client, only_unstarted_shards
 
 
 @pytest.mark.parametrize("operation", ["search", "open_point_in_time"])
@@ -26,3 +26,20 @@ def test_a_shard_not_started_yet_is_waited_for(es: Elasticsearch, es_url: str,
     finally:
         client.close()
         es.indices.delete(index=index)
+
+
+_NOT_STARTED = {"type": "no_shard_available_action_exception", "reason": "[n][open_reader]"}
+
+
+@pytest.mark.parametrize(("body", "unstarted"), [
+    ({"_shards": {"failed": 1, "failures": [{"reason": _NOT_STARTED}]}}, True),
+    ({"_shards": {"failed": 1, "failures": [{"reason": {"type": "x"}}]}}, False),
+    ({"error": {"failed_shards": [{"reason": _NOT_STARTED}]}, "status": 503}, True),
+    ({"error": {"failed_shards": [], "caused_by": {
+        "reason": "Search rejected due to missing shards [[i][0]]. Consider using "
+                  "`allow_partial_search_results` setting to bypass this error."}}}, True),
+    ({"error": {"failed_shards": [], "caused_by": {"reason": "something else"}}}, False),
+    ({"_shards": {"failed": 0}}, False),
+])
+def test_which_answers_mean_a_shard_not_started(body: dict, unstarted: bool) -> None:
+    assert only_unstarted_shards(body) is unstarted
