@@ -1,31 +1,96 @@
-"""An index created a moment ago: its shard is not started yet, and Elasticsearch answers a
-search or a point-in-time open on it with 503 "all shards failed". The client waits briefly
-for the shard instead of failing the request."""
+"""A search that meets a shard not started yet: retried briefly, then refused (503).
+
+Elasticsearch lists a freshly created index before its primary shard is allocated;
+a search in that moment answers 200 with a shard failure. The service's client waits
+for such a shard a little, and never passes on the partial answer.
+"""
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from elasticsearch import Elasticsearch
 
+from app.errors import StoreUnavailable
+from app.store import client as app_es
 from app.store.client import make_client, only_unstarted_shards
+
+_NOWHERE = {"index.routing.allocation.require._name": "no-such-node",
+            "number_of_replicas": 0}
+
+
+@pytest.fixture
+def unallocated(es: Elasticsearch) -> Iterator[str]:
+    """An index whose only shard cannot be allocated, next to a healthy one."""
+    base = f"tunstarted{uuid.uuid4().hex[:8]}"
+    es.indices.create(index=f"{base}-ok", settings={"number_of_replicas": 0})
+    es.index(index=f"{base}-ok", id="1", document={"n": 1}, refresh=True)
+    es.indices.create(index=f"{base}-new", settings=_NOWHERE, wait_for_active_shards="0")
+    yield base
+    es.indices.delete(index=f"{base}-*", ignore_unavailable=True, allow_no_indices=True)
+
+
+def _open_scrolls(es: Elasticsearch) -> int:
+    stats = es.nodes.stats(metric="indices", index_metric="search")
+    return sum(n["indices"]["search"]["scroll_current"] for n in stats["nodes"].values())
+
+
+def test_a_shard_that_never_starts_gives_503_and_leaves_no_scroll(
+        es: Elasticsearch, es_url: str, unallocated: str) -> None:
+    client = make_client({"ELASTICSEARCH_URL": es_url})
+    before = _open_scrolls(es)
+    with pytest.raises(StoreUnavailable, match="no_shard_available"):
+        client.search(index=f"{unallocated}-*", scroll="1m", query={"match_all": {}})
+    with pytest.raises(StoreUnavailable):
+        client.count(index=f"{unallocated}-*")
+    assert _open_scrolls(es) == before
+
+
+def test_a_shard_that_starts_meanwhile_is_waited_for(
+        es: Elasticsearch, es_url: str, unallocated: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = make_client({"ELASTICSEARCH_URL": es_url})
+    pauses: list[float] = []
+
+    def allocate_during_the_pause(seconds: float) -> None:
+        # The first answer failed on the unallocated shard; let it start now.
+        if not pauses:
+            es.indices.put_settings(index=f"{unallocated}-new",
+                                    settings={"index.routing.allocation.require._name": None})
+            es.cluster.health(index=f"{unallocated}-new", wait_for_status="yellow", timeout="30s")
+        pauses.append(seconds)
+
+    monkeypatch.setattr(app_es.time, "sleep", allocate_during_the_pause)
+    answer = client.search(index=f"{unallocated}-*", query={"match_all": {}})
+    assert len(pauses) == 1
+    assert answer["_shards"]["failed"] == 0
+    assert [hit["_id"] for hit in answer["hits"]["hits"]] == ["1"]
 
 
 @pytest.mark.parametrize("operation", ["search", "open_point_in_time"])
-def test_a_shard_not_started_yet_is_waited_for(es: Elasticsearch, es_url: str,
-                                               index_prefix: str, operation: str) -> None:
+def test_an_only_shard_that_starts_meanwhile_is_waited_for(
+        es: Elasticsearch, es_url: str, unallocated: str, operation: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The index alone: Elasticsearch answers 503 "all shards failed", not a partial 200.
     client = make_client({"ELASTICSEARCH_URL": es_url})
-    index = f"{index_prefix}-events-{operation.replace('_', '-')}"
-    es.indices.create(index=index, wait_for_active_shards="0",
-                      settings={"number_of_shards": 1, "number_of_replicas": 0})
-    try:
-        if operation == "search":
-            assert client.search(index=index, size=0)["_shards"]["failed"] == 0
-        else:
-            pit = client.open_point_in_time(index=index, keep_alive="10s")["id"]
-            client.close_point_in_time(id=pit)
-    finally:
-        client.close()
-        es.indices.delete(index=index)
+    pauses: list[float] = []
+
+    def allocate_during_the_pause(seconds: float) -> None:
+        if not pauses:
+            es.indices.put_settings(index=f"{unallocated}-new",
+                                    settings={"index.routing.allocation.require._name": None})
+            es.cluster.health(index=f"{unallocated}-new", wait_for_status="yellow", timeout="30s")
+        pauses.append(seconds)
+
+    monkeypatch.setattr(app_es.time, "sleep", allocate_during_the_pause)
+    if operation == "search":
+        assert client.search(index=f"{unallocated}-new", size=0)["_shards"]["failed"] == 0
+    else:
+        client.close_point_in_time(id=client.open_point_in_time(
+            index=f"{unallocated}-new", keep_alive="10s")["id"])
+    assert len(pauses) == 1
 
 
 _NOT_STARTED = {"type": "no_shard_available_action_exception", "reason": "[n][open_reader]"}
