@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install run test faults soak lint bench bench-quick es-start es-stop clean
+.PHONY: install browser run test faults soak lint bench bench-quick es-start es-stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,20 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/auditlog run --host $(HOST) --port $(PORT)
 
+## browser: Debian's Chromium and its driver for tests/e2e (installed with apt when root)
+BROWSER_INSTALL := apt-get update && apt-get install -y chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Chromium for the browser tests: $(BROWSER_INSTALL)"; \
+	  export DEBIAN_FRONTEND=noninteractive; $(BROWSER_INSTALL); \
+	else \
+	  echo "the browser tests (tests/e2e) need Chromium and chromedriver; run:" >&2; \
+	  echo "  sudo sh -c '$(BROWSER_INSTALL)'" >&2; exit 1; \
+	fi
+
 ## test: the import contracts, then the whole suite against a real Elasticsearch (started when needed)
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

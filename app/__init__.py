@@ -27,11 +27,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # Imported here, not at the top: ``import app`` (which every ``app.*`` import runs,
     # the CLI's included) must not import prometheus_client, because its multi-process
     # mode has to be set up (``app.observe.multiprocess.prepare``) before that import.
-    from app import api, errors
+    from app import api, console, errors
     from app.access import ratelimit
     from app.api import json_provider, openapi
     from app.audit import notes
     from app.engine.extension import engine_extension
+    from app.engine.integrity import integrity_extension
     from app.observe import metrics, telemetry
     from app.store.client import translate_store_error
     from app.store.extension import store
@@ -41,9 +42,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app, translate_store_error)
     store.init_app(app)
     engine_extension.init_app(app)
+    integrity_extension.init_app(app)
     ratelimit.init_app(app)
     notes.init_app(app)
     api.init_app(app)
+    console.init_app(app)
     metrics.init_app(app)
     openapi.init_app(app)  # last: documents every route registered above
     return app

@@ -163,6 +163,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDITLOG_RETENTION", None, str,
             "default age for `auditlog retention apply` (e.g. `90d`): monthly indices whose "
             "month ended before now minus this age are deleted"),
+    Setting("AUDITLOG_CHECKPOINT_INTERVAL", 60.0, _seconds(0, 86_400),
+            "seconds between integrity checkpoints: each namespace's settled ingest stream "
+            "is sealed (hashed, chained, signed) this often; 0 turns the checkpointer off"),
+    Setting("AUDITLOG_CHECKPOINT_LEASE", 15.0, _seconds(1, 30),
+            "seconds the sealing lease lasts unless renewed: one instance seals at a time, "
+            "and another takes over this long after the holder stopped"),
+    Setting("AUDITLOG_SIGNING_KEY", None, str,
+            "PEM file of the Ed25519 key that signs checkpoints and export manifests (give "
+            "every instance the same); unset: `signing-key.pem` in the data folder, made on "
+            "first start (mode 0600)"),
     Setting("PROMETHEUS_MULTIPROC_DIR", None, str,
             "folder where gunicorn workers share metrics (prometheus_client multi-process "
             "mode); `auditlog serve` makes a temporary one for more than one worker"),

@@ -8,11 +8,14 @@ session started it). There is no mock of Elasticsearch anywhere.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -21,6 +24,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.audit.writer import flush_all
+from app.engine.signing import KEY_FILE, load_signing_key
 from app.store import local_node as local_es
 
 ADMIN_KEY = "test-admin-key-0123456789"
@@ -75,9 +79,18 @@ def index_prefix(es: Elasticsearch) -> Iterator[str]:
         es.indices.delete_index_template(name=template["name"])
 
 
+@functools.cache
+def signing_key_file() -> str:
+    """A signing key file for the session's apps (never the data folder's)."""
+    folder = Path(tempfile.mkdtemp(prefix="auditlog-test-key-"))
+    load_signing_key(None, folder)
+    return str(folder / KEY_FILE)
+
+
 def make_test_app(es_url: str, index_prefix: str, **overrides: object) -> Flask:
     """An app on the test node and the module's indices, with ADMIN_KEY as admin."""
     config: dict[str, object] = {
+        "AUDITLOG_SIGNING_KEY": signing_key_file(),
         "TESTING": True,
         "ELASTICSEARCH_URL": es_url,
         "AUDITLOG_INDEX_PREFIX": index_prefix,

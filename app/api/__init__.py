@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask import Flask
 
 from app.api import (
+    discovery,
     export,
     f5,
     follow,
     health,
+    holds,
     immuta,
+    integrity,
     keys,
     native,
     response_headers,
@@ -25,8 +28,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(native.bp)
     app.register_blueprint(export.bp)
     app.register_blueprint(follow.bp)
+    app.register_blueprint(discovery.bp)
     app.register_blueprint(f5.bp)
     app.register_blueprint(keys.bp)
+    app.register_blueprint(holds.bp)
+    app.register_blueprint(integrity.bp)
     app.register_blueprint(immuta.bp)
     app.register_blueprint(runai.bp)
     app.register_blueprint(wasabi.bp)

@@ -12,6 +12,10 @@ open, so neither means all time. No 500-event cap. Sorted by time then id,
 ascending unless ``sort=DESCENDING``; ``after_time`` (epoch ns or RFC 3339) with
 ``after_id`` continues strictly after that event in the same order (resuming
 an interrupted export).
+
+``manifest=true`` appends the signed manifest as one last line
+(``app.engine.manifest``): the query, the window, the count, the SHA-256 of
+every byte before it and the checkpoints that sealed the exported events.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ from app.api.namespaces import checked_namespace
 from app.api.schemas import LastTimestamp, TimeValue, load
 from app.api.streaming import FORMATS, export_format, stream_events
 from app.audit.notes import note
+from app.engine.export_manifest import SignedExport, window_text
 from app.engine.extension import current_engine
+from app.engine.integrity import current_integrity
 from app.engine.query import compile_query
 from app.engine.search import SORT_ORDERS, SortValues
 from app.errors import InvalidInput
 from app.model.event import ID_PATTERN
 from app.model.time_window import open_window
+from app.model.timestamps import format_ns
 
 
 class ExportParamsSchema(Schema):
@@ -52,6 +59,8 @@ class ExportParamsSchema(Schema):
                          metadata={"description": "on time, then id"})
     after_time = LastTimestamp(load_default=None, allow_none=True, metadata={
         "description": "resume: time of the last event received (epoch ns or RFC 3339)"})
+    manifest = fields.Boolean(load_default=False, metadata={
+        "description": "append the signed manifest as the last line (see README, Integrity)"})
     after_id = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
         rf"(?:{ID_PATTERN.pattern})\Z"), metadata={
         "description": "resume: id of the last event received (with after_time)"})
@@ -83,4 +92,12 @@ def export_response(namespace: str, raw: Any) -> Response:
     noted = note("audit.export", namespace, query=params["query"], count=None,
                  format=chosen.name, resumed=after is not None)
     events = current_engine().iter_events(namespace, query, window, params["sort"], after)
-    return stream_events(events, chosen, noted)
+    if not params["manifest"]:
+        return stream_events(events, chosen, noted)
+    integrity = current_integrity()
+    signed = SignedExport(integrity.checkpoints, integrity.signing_key, namespace, {
+        "namespace": namespace, "query": params["query"], "format": chosen.name,
+        "sort": params["sort"], "window": window_text(window),
+        "after": None if after is None else {"time": format_ns(after.timestamp_ns),
+                                             "id": after.doc_id}})
+    return stream_events(events, chosen, noted, shape=signed.seen, wrap=signed.stream)

@@ -28,8 +28,10 @@ from app.api.schemas import LastTimestamp, TimeValue
 from app.model.event import ID_PATTERN, NAMESPACE_PATTERN, KeywordValue, Timestamp
 
 EXTENSION = "auditlog.openapi"
-# Routes that serve the document itself are not part of it.
-UNDOCUMENTED = frozenset({"static", "openapi.document", "openapi.docs", "openapi.docs_asset"})
+# Routes that serve the document itself, and the console's page and assets, are not part
+# of it.
+UNDOCUMENTED = frozenset({"static", "openapi.document", "openapi.docs", "openapi.docs_asset",
+                          "console.index", "console.static"})
 ERROR_STATUSES = ("400", "401", "403", "404", "413", "429", "503", "504")
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "namespace": {"type": "string", "pattern": f"^{NAMESPACE_PATTERN.pattern}$"},

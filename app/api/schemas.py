@@ -23,6 +23,18 @@ class TimeValue(fields.Field):
         return value
 
 
+class TimeNs(fields.Field):
+    """Unix seconds or RFC 3339; loads to epoch nanoseconds."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValidationError("must be unix seconds or an RFC 3339 timestamp")
+        try:
+            return parse_timestamp(value)[0]
+        except TimestampError as exc:
+            raise ValidationError(str(exc)) from None
+
+
 class LastTimestamp(fields.Field):
     """A sort timestamp: epoch nanoseconds (integer or digit string) or RFC 3339."""
 

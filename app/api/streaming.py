@@ -172,9 +172,12 @@ def _counted(first: dict[str, Any] | None, rest: Iterator[dict[str, Any]],
 
 def stream_events(events: Iterator[dict[str, Any]], export_format: ExportFormat,
                   noted: AuditNote, shape: Shape | None = None,
-                  filename: str | None = None) -> Response:
+                  filename: str | None = None,
+                  wrap: Callable[[Iterator[bytes]], Iterator[bytes]] | None = None,
+                  ) -> Response:
     """The streamed response of ``events`` in ``export_format`` (each event through ``shape``
-    first, when given); ``filename`` makes it an attachment. Raises (before streaming) what
+    first, when given); ``filename`` makes it an attachment; ``wrap`` sees every chunk and
+    may add its own at the end (the signed manifest). Raises (before streaming) what
     reading the first event raises."""
     first = next(events, None)
 
@@ -186,5 +189,7 @@ def stream_events(events: Iterator[dict[str, Any]], export_format: ExportFormat,
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     body = export_format.chunks(_counted(first, events, shape, done))
+    if wrap is not None:
+        body = wrap(body)
     return Response(stream_with_context(body), mimetype=export_format.mimetype,
                     headers=headers)

@@ -16,6 +16,7 @@ import click
 from app import config as settings
 from app.cli.data import export_command, ingest_command, retention_group
 from app.cli.follow import follow_command
+from app.cli.integrity import holds_group, verify_command, verify_export_command
 from app.observe.lifecycle import stop_on_sigterm
 from app.store import local_node as local_es
 
@@ -344,6 +345,8 @@ def run(host: str, port: int, workers: int) -> None:
 Demo key (writer; namespaces {', '.join(NAMESPACES)}): {key}
 ({admin}; more keys: `auditlog keys create --namespace NS --role reader`)
 
+The console: open {base}/ and sign in with the key above.
+
   curl -s {base}/readyz
   curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
        -d '{{"query": "{{action=\\"login\\"}}", "limit": 5}}' \\
@@ -362,6 +365,9 @@ main.add_command(ingest_command)
 main.add_command(export_command)
 main.add_command(retention_group)
 main.add_command(follow_command)
+main.add_command(holds_group)
+main.add_command(verify_export_command)
+main.add_command(verify_command)
 
 if __name__ == "__main__":
     main()

@@ -126,7 +126,8 @@ def _ndjson_lines(file: IO[bytes]) -> int | None:
 @click.option("--sort", type=click.Choice(["ASCENDING", "DESCENDING"]), default="ASCENDING",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Output file (default: stdout).")
+              help="Output file (default: stdout); gets the signed manifest (an NDJSON file "
+                   "as its last line, a CSV file as FILE.manifest.json).")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted export into --output after its last event.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -137,8 +138,13 @@ def export_command(namespace: str, url: str, key: str, query: str, start_time: s
 
     With --resume, give the same options as the interrupted run: the file's
     last complete event is found and the export continues strictly after it.
+
+    A complete export to --output carries the service's signed manifest (query,
+    window, count, SHA-256 of the body): `auditlog verify-export FILE` checks it.
+    A resumed export has none.
     """
     from app.cli.bulk_export import export_to, is_broken_stream, resume_point
+    from app.engine.manifest import locate, move_to_sidecar
 
     params: dict[str, Any] = {"query": query, "start_time": start_time, "end_time": end_time,
                               "format": fmt, "sort": sort}
@@ -147,6 +153,9 @@ def export_command(namespace: str, url: str, key: str, query: str, start_time: s
     if resume and output is None:
         _fail("--resume needs --output FILE")
     if resume and output is not None and output.exists() and output.stat().st_size:
+        if locate(output) is not None:
+            _fail(f"{output} is complete: it has its signed manifest (check it with "
+                  "`auditlog verify-export`)")
         try:
             point = resume_point(output, fmt == "csv")
         except (ValueError, KeyError, UnicodeDecodeError) as exc:
@@ -156,6 +165,11 @@ def export_command(namespace: str, url: str, key: str, query: str, start_time: s
         params.update(after_time=point.after_time, after_id=point.after_id)
         skip_header = fmt == "csv" and point.offset > 0
         already = point.records
+    signed = output is not None and "after_time" not in params
+    if signed:
+        params["manifest"] = "true"
+    elif resume:
+        click.echo("note: a resumed export carries no signed manifest", err=True)
     client = ServiceClient(url, key)
     bar = tqdm(unit="ev", unit_scale=True, file=sys.stderr, disable=quiet, desc="export",
                initial=already)
@@ -184,6 +198,12 @@ def export_command(namespace: str, url: str, key: str, query: str, start_time: s
         client.close()
     bar.close()
     where = str(output) if output is not None else "stdout"
+    if signed and output is not None:
+        written -= 1  # the manifest line
+        if fmt == "csv":
+            where += f" (manifest in {move_to_sidecar(output).name})"
+        else:
+            where += " (signed manifest on the last line)"
     click.echo(f"exported {written} events to {where}"
                + (f" ({already + written} in the file)" if already else ""), err=True)
 
@@ -204,6 +224,7 @@ def retention_apply(older_than: str | None, yes: bool) -> None:
     from app.model.timestamps import duration_ms
     from app.store import retention
     from app.store.client import make_client
+    from app.store.holds import HoldStore
 
     values = settings.from_environment()
     age = older_than or values.get("AUDITLOG_RETENTION")
@@ -215,10 +236,17 @@ def retention_apply(older_than: str | None, yes: bool) -> None:
     cutoff_ns = time.time_ns() - age_ms * 1_000_000
     try:
         client = make_client(values)
-        indices = retention.monthly_indices(client, values["AUDITLOG_INDEX_PREFIX"])
+        prefix = values["AUDITLOG_INDEX_PREFIX"]
+        indices = retention.monthly_indices(client, prefix)
         old = retention.expired(indices, cutoff_ns)
+        keeping = retention.held(old, HoldStore(client, prefix).list())
+        for name, holds in keeping.items():
+            named = ", ".join(f"{h.id} ({h.namespace}: {h.reason})" for h in holds)
+            click.echo(f"kept {name}: under legal hold {named}")
+        old = [index for index in old if index.name not in keeping]
         if not old:
-            click.echo(f"no monthly index is older than {age} ({len(indices)} kept)")
+            click.echo(f"no monthly index is older than {age} and free of holds "
+                       f"({len(indices)} kept)")
             return
         if not yes:
             click.echo(f"would delete {len(old)} of {len(indices)} monthly indices "

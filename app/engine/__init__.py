@@ -1,0 +1,1 @@
+"""The engine: Elasticsearch and the event model, never HTTP."""

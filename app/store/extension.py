@@ -1,9 +1,10 @@
 """The Flask extension of the store, in the style of Flask-SQLAlchemy.
 
 ``store = Store()`` is made once at import; ``store.init_app(app)`` gives an app
-its own state (the Elasticsearch client, the event store, the key store) in
-``app.extensions["auditlog.store"]``; ``store.client``, ``store.events`` and
-``store.keys`` then answer for the current app, and raise a RuntimeError that
+its own state (the Elasticsearch client, the event store, the key store, the
+legal holds and the integrity checkpoints) in ``app.extensions["auditlog.store"]``;
+``store.client``, ``store.events``, ``store.keys``, ``store.holds`` and
+``store.checkpoints`` then answer for the current app, and raise a RuntimeError that
 says so when used outside an app or before ``init_app``.
 
 The client is made lazily, so the service starts (and answers ``/healthz`` and
@@ -24,8 +25,10 @@ from elasticsearch import Elasticsearch
 from flask import Flask, current_app
 
 from app.errors import AuditlogError, StoreUnavailable
+from app.store.checkpoints import CheckpointStore
 from app.store.client import make_client
 from app.store.events import EventStore
+from app.store.holds import HoldStore
 from app.store.keys import KeyStore
 from app.store.templates import apply_templates
 
@@ -75,6 +78,16 @@ class StoreState:
                     self._keys = KeyStore(self.client, self.prefix,
                                           float(self.config["AUDITLOG_KEY_CACHE_TTL"]))
         return self._keys
+
+    @property
+    def holds(self) -> HoldStore:
+        """The legal holds."""
+        return HoldStore(self.client, self.prefix, writable=self.require_templates)
+
+    @property
+    def checkpoints(self) -> CheckpointStore:
+        """The integrity checkpoints."""
+        return CheckpointStore(self.client, self.prefix, writable=self.require_templates)
 
     def require_templates(self) -> None:
         """Raise StoreUnavailable until the index templates are applied."""
@@ -159,6 +172,16 @@ class Store:
     def keys(self) -> KeyStore:
         """The current app's key store."""
         return self.state.keys
+
+    @property
+    def holds(self) -> HoldStore:
+        """The current app's legal holds."""
+        return self.state.holds
+
+    @property
+    def checkpoints(self) -> CheckpointStore:
+        """The current app's integrity checkpoints."""
+        return self.state.checkpoints
 
 
 store = Store()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import requests
 
+from tests.conftest import signing_key_file
+
 BIN = Path(sys.executable).parent / "auditlog"
 
 
@@ -23,6 +25,63 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+                 port: int | None = None, threads: int = 4, **env: str) -> Iterator[str]:
+    """Run the service under gunicorn until the block ends; yield its base URL.
+
+    ``port`` (default: a free one) lets a test restart the service where clients expect it.
+    """
+    with live_process(es_url, prefix, admin_key, workers, port, threads, **env) as (url, _):
+        yield url
+
+
+@contextmanager
+def live_process(es_url: str, prefix: str, admin_key: str, workers: int = 2,
+                 port: int | None = None, threads: int = 4,
+                 **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like ``live_service``, and yield the process too (its stderr is a pipe: the
+    caller reads it, or it is read only when the service does not start)."""
+    port = port or free_port()
+    environ = _environment(es_url, prefix, admin_key, env)
+    process = subprocess.Popen(
+        [str(BIN), "serve", "--port", str(port), "--workers", str(workers),
+         "--threads", str(threads)],
+        env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or a loaded machine answering slowly
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the service did not start: {process.stderr.read()!r}")
+            time.sleep(0.2)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _environment(es_url: str, prefix: str, admin_key: str, env: dict[str, str]) -> dict[str, str]:
+    environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
+               "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
+               "AUDITLOG_EXPORT_RATE_LIMIT": "100000/second", "AUDITLOG_LOG_LEVEL": "WARNING",
+               "AUDITLOG_CHECKPOINT_INTERVAL": "0",  # tests that seal turn it on
+               "AUDITLOG_SIGNING_KEY": signing_key_file(), **env}
+    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return environ
 
 
 @dataclass
@@ -50,14 +109,11 @@ class Served:
 
 def start_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
                   port: int | None = None, threads: int = 4, **env: str) -> Served:
-    """Start the service under gunicorn and wait until it answers /healthz; ``port``
-    (default: a free one) lets a test restart the service where clients expect it."""
+    """Start the service under gunicorn, its stderr in a file (a chatty service never blocks
+    on a full pipe), and wait until it answers /healthz; ``port`` (default: a free one) lets
+    a test restart the service where clients expect it."""
     port = port or free_port()
-    environ = {**os.environ, "ELASTICSEARCH_URL": es_url, "AUDITLOG_INDEX_PREFIX": prefix,
-               "AUDITLOG_ADMIN_KEY": admin_key, "AUDITLOG_RATE_LIMIT": "100000/second",
-               "AUDITLOG_EXPORT_RATE_LIMIT": "100000/second", "AUDITLOG_LOG_LEVEL": "WARNING",
-               **env}
-    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    environ = _environment(es_url, prefix, admin_key, env)
     handle, name = tempfile.mkstemp(prefix="auditlog-serve-", suffix=".stderr")
     with os.fdopen(handle, "wb") as stderr:
         process = subprocess.Popen(
@@ -88,11 +144,3 @@ def serving(es_url: str, prefix: str, admin_key: str, workers: int = 2,
     finally:
         served.stop()
         served.stderr.unlink(missing_ok=True)
-
-
-@contextmanager
-def live_service(es_url: str, prefix: str, admin_key: str, workers: int = 2,
-                 port: int | None = None, threads: int = 4, **env: str) -> Iterator[str]:
-    """Run the service under gunicorn until the block ends; yield its base URL."""
-    with serving(es_url, prefix, admin_key, workers, port, threads, **env) as served:
-        yield served.url

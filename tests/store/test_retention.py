@@ -13,7 +13,8 @@ from app.store.retention import MonthlyIndex, expired
 
 
 def test_expired_means_the_month_ended_before_the_cutoff() -> None:
-    january = MonthlyIndex("p-events-2024.01", 1_706_745_600 * NS_PER_S)  # Feb 1 00:00 UTC
+    january = MonthlyIndex("p-events-2024.01", 1_704_067_200 * NS_PER_S,
+                           1_706_745_600 * NS_PER_S)  # Jan 1 and Feb 1 00:00 UTC
     assert expired([january], january.month_end_ns) == [january]
     assert expired([january], january.month_end_ns - 1) == []
 
