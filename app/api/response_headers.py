@@ -3,8 +3,9 @@
 - ``X-Content-Type-Options: nosniff`` on every answer, so a browser never runs
   an export or an error body as something other than its declared type.
 - ``Cache-Control: no-store`` on every answer but the public ones (health,
-  metrics, the OpenAPI document and its page): audit events and key secrets
-  must not stay in a browser's or a proxy's cache.
+  metrics, the OpenAPI document and its page, the console's page and assets, which
+  hold no data and set their own): audit events and key secrets must not stay in
+  a browser's or a proxy's cache.
 - CORS is off unless ``AUDITLOG_CORS_ORIGINS`` lists origins: no
   ``Access-Control-*`` header is sent, so browsers on other origins cannot read
   answers. With an allow-list, flask-cors answers preflights and allows exactly
@@ -17,7 +18,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_cors import CORS
 
-PUBLIC_BLUEPRINTS = frozenset({"health", "metrics", "openapi"})
+PUBLIC_BLUEPRINTS = frozenset({"health", "metrics", "openapi", "console"})
 # Headers a browser script may read from an answer, beyond the CORS-safelisted ones.
 EXPOSED = ["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
            "Content-Disposition"]

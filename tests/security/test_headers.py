@@ -25,7 +25,7 @@ KEYED = [
     ("GET", f"/api/data/audit?namespace={NS}&count=-1", None),
     ("GET", "/no/such/path", None),
 ]
-PUBLIC = ["/healthz", "/metrics", "/openapi.json"]
+PUBLIC = ["/healthz", "/metrics", "/openapi.json", "/"]
 
 
 @pytest.fixture(scope="module")
