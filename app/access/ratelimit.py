@@ -40,6 +40,7 @@ EXTENSION = "auditlog.limiter"
 BUDGET_ATTRIBUTE = "auditlog_rate_budget"
 EXEMPT_BLUEPRINTS = frozenset({"health"})
 AUTH_SCOPE = "failed-authentication"
+KEYLESS_BLUEPRINTS = frozenset({"metrics", "openapi", "console"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,7 +88,11 @@ def client_address() -> str:
     return f"addr:{request.remote_addr or 'unknown'}"
 
 
-def _has_valid_key() -> bool:
+def _not_guessing() -> bool:
+    """Exempt from the failed-authentication budget: a valid key, or a page that asks for
+    none (metrics, the OpenAPI document, the console's page and assets)."""
+    if request.blueprint in KEYLESS_BLUEPRINTS:
+        return True
     try:
         authenticate()
     except AuditlogError:
@@ -165,7 +170,7 @@ def init_app(app: Flask) -> None:
             # Checked on every request without a valid key, spent only by a 401 answer.
             Limit(lambda: current_app.config["AUDITLOG_AUTH_FAILURE_LIMIT"],
                   key_function=client_address, shared=True, scope=AUTH_SCOPE, cost=1,
-                  exempt_when=_has_valid_key, deduct_when=_failed_authentication),
+                  exempt_when=_not_guessing, deduct_when=_failed_authentication),
         ],
         storage_uri=config["AUDITLOG_RATE_LIMIT_STORAGE"],
         strategy=config["AUDITLOG_RATE_LIMIT_STRATEGY"],

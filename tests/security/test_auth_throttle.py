@@ -27,6 +27,8 @@ def test_twenty_failures_then_429_for_wrong_keys_only(es_url: str, index_prefix:
     assert "failed authentications" in refused.json["message"]
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert _attempt(client, None).status_code == 429  # no key at all counts as wrong too
+    # Pages that take no key still answer.
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
     # A valid key from the same address still works; another address is not affected.
     assert _attempt(client, ADMIN_KEY).status_code == 200
     assert _attempt(client, "guess", address="10.0.0.2").status_code == 401
