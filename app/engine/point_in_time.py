@@ -67,6 +67,11 @@ class PointInTime:
 
         Raises PointInTimeLost when its contexts are gone or its shards cannot be searched.
         """
+        return self.search_in(**body)[0]
+
+    def search_in(self, **body: Any) -> tuple[Any, int]:
+        """``search``, and the generation of the point-in-time that answered (sort values
+        are meaningful only on that generation)."""
         with self._lock:
             pit = {"id": self._id, "keep_alive": self.keep_alive}
             generation = self.generation
@@ -80,7 +85,7 @@ class PointInTime:
             with self._lock:
                 if self.generation == generation:  # not an answer of a lost generation
                     self._id = new_id
-        return response
+        return response, generation
 
     def reopen(self, lost: PointInTimeLost) -> None:
         """Open a new point-in-time in place of generation ``lost.generation`` (once, whatever

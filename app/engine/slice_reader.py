@@ -36,26 +36,30 @@ class SliceReader:
     def __call__(self, piece: TimeSlice, resume: list[Any] | None,
                  most: int) -> tuple[list[Page], list[Any] | None]:
         """At most ``most`` pages of ``piece`` from ``resume`` (None: its start), and where to
-        continue (None: the slice is done)."""
+        continue (None: the slice is done). ``resume`` is this reader's own: the
+        point-in-time's generation, then the last hit's sort values."""
         sliced = piece.range_query()
         filters = [*self.query["bool"]["filter"], *([] if sliced is None else [sliced])]
         pages: list[Page] = []
         while len(pages) < most:
+            if resume is not None and resume[0] != self.pit.generation:
+                # Reopened since (here or by another reader): the old values end in a
+                # _shard_doc of the lost view; go on after the last event by (time, id).
+                filters = [*filters, self.after(resume[1:])]
+                resume = None
             body: dict[str, Any] = {"query": {"bool": {"filter": filters}},
                                     "size": self.page_size, "sort": self.sort}
             if resume is not None:
-                body["search_after"] = resume
+                body["search_after"] = resume[1:]
             try:
-                hits = self.pit.search(**body)["hits"]["hits"]
+                response, generation = self.pit.search_in(**body)
             except PointInTimeLost as lost:
                 self.pit.reopen(lost)
-                if resume is not None:  # go on after the last event read, on the new view
-                    filters = [*filters, self.after(resume)]
-                    resume = None
                 continue
+            hits = response["hits"]["hits"]
             pages.append([hit["_source"] for hit in hits])
             if len(hits) < self.page_size:
                 return pages, None
             # With a point-in-time Elasticsearch appends a _shard_doc tiebreaker.
-            resume = hits[-1]["sort"]
+            resume = [generation, *hits[-1]["sort"]]
         return pages, resume

@@ -11,7 +11,7 @@ from flask import Flask
 
 from app.engine.export_plan import TimeSlice
 from app.engine.extension import current_engine
-from app.engine.point_in_time import PointInTime
+from app.engine.point_in_time import PointInTime, PointInTimeLost
 from app.engine.search import SortValues, after_filter, event_filter, sort_spec
 from app.engine.slice_reader import SliceReader
 from app.model.time_window import TimeWindow
@@ -34,8 +34,10 @@ def loaded(app: Flask) -> list[str]:
 
 @pytest.mark.parametrize("sort", ["ASCENDING", "DESCENDING"])
 @pytest.mark.parametrize("lost_after_pages", [0, 1, 3])
+@pytest.mark.parametrize("how", ["closed", "reopened by another reader"])
 def test_a_lost_point_in_time_is_reopened_and_read_on(app: Flask, loaded: list[str],
-                                                      sort: str, lost_after_pages: int) -> None:
+                                                      sort: str, lost_after_pages: int,
+                                                      how: str) -> None:
     expected = loaded if sort == "ASCENDING" else loaded[::-1]
 
     def after(values: list[Any]) -> dict[str, Any]:
@@ -51,8 +53,11 @@ def test_a_lost_point_in_time_is_reopened_and_read_on(app: Flask, loaded: list[s
             resume = None
             pages_read = 0
             while True:
-                if pages_read == lost_after_pages:
+                if pages_read == lost_after_pages and how == "closed":
                     engine.client.close_point_in_time(id=pit._id)  # the loss
+                elif pages_read == lost_after_pages:
+                    # Another slice's reader met the loss and reopened it in between.
+                    pit.reopen(PointInTimeLost(pit.generation, RuntimeError("gone")))
                 pages, resume = reader(whole, resume, 1)
                 pages_read += 1
                 ids.extend(event["id"] for page in pages for event in page)
