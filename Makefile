@@ -38,7 +38,7 @@ test: $(STAMP) browser
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## faults: the fault suite (tests/faults: kill -9 of the service and of its own nodes, a 3-node cluster; ~6 min)
+## faults: the fault suite (tests/faults: kill -9 of the service and of its own nodes, a 3-node cluster; 4-7 min)
 faults: $(STAMP)
 	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
