@@ -8,6 +8,7 @@ The packages are layered (see the README's architecture section): ``api``,
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,12 +24,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["AUDITLOG_MAX_BODY_BYTES"]
+    if not app.config.get("AUDITLOG_SECRET"):
+        # One secret per app signs scroll and access tokens; instances share a set one.
+        app.config["AUDITLOG_SECRET"] = secrets.token_urlsafe(32)
 
     # Imported here, not at the top: ``import app`` (which every ``app.*`` import runs,
     # the CLI's included) must not import prometheus_client, because its multi-process
     # mode has to be set up (``app.observe.multiprocess.prepare``) before that import.
     from app import api, console, errors
-    from app.access import ratelimit
+    from app.access import auth_failures, ratelimit
     from app.api import json_provider, openapi
     from app.audit import notes
     from app.engine.extension import engine_extension
@@ -44,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     engine_extension.init_app(app)
     integrity_extension.init_app(app)
     ratelimit.init_app(app)
+    auth_failures.init_app(app)
     notes.init_app(app)
     api.init_app(app)
     console.init_app(app)

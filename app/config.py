@@ -121,8 +121,11 @@ SETTINGS: tuple[Setting, ...] = (
             "self-audit events waiting to be written at most; beyond, they are dropped "
             "and counted"),
     Setting("AUDITLOG_SECRET", None, str,
-            "secret that signs scroll tokens; set the same value on every instance "
-            "(unset: a random one per process)"),
+            "secret that signs scroll tokens and access tokens; set the same value on every "
+            "instance (unset: a random one per process)"),
+    Setting("AUDITLOG_TOKEN_TTL", 3600, _positive_int,
+            "seconds an access token from `POST /bim/apikey/authenticate` or "
+            "`POST /api/v1/token` stays valid (it dies sooner with its key)"),
     Setting("AUDITLOG_SCROLL_KEEPALIVE", "2m", str,
             "how long a scroll stays valid after its last use"),
     Setting("AUDITLOG_EXPORT_KEEPALIVE", "2m", str,

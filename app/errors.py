@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -132,10 +133,21 @@ def status_of(error: AuditlogError) -> int:
     return 500
 
 
-def error_response(error: AuditlogError) -> Response:
-    """Render an AuditlogError as its JSON response (with Retry-After where it applies)."""
-    response = jsonify(error.body())
-    response.status_code = status_of(error)
+# The error bodies of other services, for the endpoints that stand in for theirs
+# (the token exchanges of app.api.token_exchange): status, error -> body.
+SERVICE_STYLES: dict[str, Callable[[int, AuditlogError], dict[str, Any]]] = {
+    "immuta": lambda status, error: {"statusCode": status, "error": HTTPStatus(status).phrase,
+                                     "message": error.message},
+    "runai": lambda status, error: {"code": status, "message": error.message},
+}
+
+
+def error_response(error: AuditlogError, style: str | None = None) -> Response:
+    """Render an AuditlogError as its JSON response (with Retry-After where it applies);
+    ``style`` names a SERVICE_STYLES body to use in place of the service's own."""
+    status = status_of(error)
+    response = jsonify(error.body() if style is None else SERVICE_STYLES[style](status, error))
+    response.status_code = status
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(int(retry_after))

@@ -4,6 +4,7 @@ Exception tree::
 
     QueryError                  anything wrong with a query: message, line, column, text
     ├── QuerySyntaxError        the text is not a selector (adds ``expected``)
+    │   └── UnsupportedLogQLError   LogQL that the Loki-compatible subset lacks (adds ``construct``)
     ├── UnknownFieldError       a field the catalogue does not know (adds ``suggestions``)
     ├── FieldTypeError          an operator the field's type does not allow (regex on ip, date)
     ├── InvalidValueError       a value the field's type cannot hold (not an ip or CIDR)
@@ -236,3 +237,24 @@ class RegexTooComplexError(RegexError):
     """Nesting or repetition beyond the bounds this package accepts."""
 
     kind = "regex_too_complex"
+
+
+class UnsupportedLogQLError(QuerySyntaxError):
+    """Valid LogQL outside the supported subset; ``construct`` names what is missing."""
+
+    kind = "unsupported_logql"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        construct: str,
+        line: int | None = None,
+        column: int | None = None,
+        text: str | None = None,
+    ) -> None:
+        super().__init__(message, line=line, column=column, text=text)
+        self.construct = construct
+
+    def details(self) -> dict[str, Any]:
+        return {"construct": self.construct}

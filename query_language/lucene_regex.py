@@ -72,7 +72,43 @@ def translate(pattern: str) -> LuceneRegex:
     node = parse_re2(pattern)
     if _ANCHORS.search(pattern):
         node = _strip_anchors(node, True, True, pattern)
-    node = _simplify(node)
+    return _finish(_simplify(node), pattern)
+
+
+@functools.lru_cache(maxsize=1024)
+def translate_search(pattern: str) -> LuceneRegex:
+    """Translate an RE2 pattern that may match anywhere in a value (a LogQL line filter).
+
+    Each top-level alternative is wrapped in ``.*`` on the sides where it is not
+    anchored: ``a|^b`` matches values containing ``a`` or starting with ``b``.
+    Raises what ``translate`` raises; offsets are into ``pattern``.
+    """
+    node = parse_re2(pattern)
+    branches = node.items if isinstance(node, Alt) else (node,)
+    anything = Repeat(Chars(char_sets.ALL), 0, None)
+    wrapped = []
+    everything = False  # an unanchored branch that matches "" is found in every value
+    for branch in branches:
+        items = list(branch.items) if isinstance(branch, Concat) else [branch]
+        anchored = False
+        if items and isinstance(items[0], Anchor) and items[0].begin:
+            items.pop(0)
+            anchored = True
+        else:
+            items.insert(0, anything)
+        if items and isinstance(items[-1], Anchor) and not items[-1].begin:
+            items.pop()
+            anchored = True
+        else:
+            items.append(anything)
+        wrapped.append(Concat(tuple(items)))
+        everything = everything or (not anchored and _nullable(branch))
+    node = _simplify(_strip_anchors(Alt(tuple(wrapped)), True, True, pattern))
+    found = _finish(node, pattern)
+    return dataclasses.replace(found, matches_everything=True) if everything else found
+
+
+def _finish(node: Node, pattern: str) -> LuceneRegex:
     if _expanded_size(node) > MAX_EXPANDED_SIZE:
         raise RegexTooComplexError(
             f"regex is too complex: with its repetitions expanded it is longer than "

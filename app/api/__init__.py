@@ -14,9 +14,11 @@ from app.api import (
     immuta,
     integrity,
     keys,
+    loki,
     native,
     response_headers,
     runai,
+    token_exchange,
     wasabi,
 )
 
@@ -29,10 +31,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(export.bp)
     app.register_blueprint(follow.bp)
     app.register_blueprint(discovery.bp)
-    app.register_blueprint(f5.bp)
+    app.register_blueprint(f5.voltshare_bp)
+    app.register_blueprint(f5.tenant_bp)
     app.register_blueprint(keys.bp)
     app.register_blueprint(holds.bp)
     app.register_blueprint(integrity.bp)
     app.register_blueprint(immuta.bp)
     app.register_blueprint(runai.bp)
     app.register_blueprint(wasabi.bp)
+    app.register_blueprint(token_exchange.immuta_bp)
+    app.register_blueprint(token_exchange.runai_bp)
+    app.register_blueprint(loki.bp)

@@ -78,7 +78,8 @@ class FollowParamsSchema(Schema):
 _PARAMS = FollowParamsSchema()
 
 
-def _slots() -> StreamSlots:
+def stream_slots() -> StreamSlots:
+    """The app's count of open follow streams per key (follow streams and Loki tails)."""
     slots: StreamSlots | None = current_app.extensions.get(SLOTS)
     if slots is None:
         slots = StreamSlots(int(current_app.config["AUDITLOG_FOLLOW_STREAMS_PER_KEY"]))
@@ -214,7 +215,7 @@ class _Follow:
 
     def stream(self, state: CursorState, mode: str, key_id: str) -> Response:
         """The SSE or NDJSON stream; the first batch is read before the response starts."""
-        slots = _slots()
+        slots = stream_slots()
         slots.acquire(key_id)
         try:
             first = self.read(state, per_event=mode == SSE)

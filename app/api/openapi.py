@@ -106,11 +106,19 @@ def build_document(app: Flask) -> dict[str, Any]:
     marshmallow.converter.add_attribute_function(_custom_fields)  # type: ignore[union-attr]
     spec.components.security_scheme("bearer", {
         "type": "http", "scheme": "bearer",
-        "description": "`Authorization: Bearer <key>` (`APIToken <key>` is also accepted)"})
+        "description": "`Authorization: Bearer <key>` (`APIToken <key>`, or the key alone "
+                       "with no scheme, is also accepted); in place of the key, a token from "
+                       "`POST /bim/apikey/authenticate` or `POST /api/v1/token`"})
     spec.components.schema("Error", schema=response_schemas.ErrorSchema)
     spec.components.response("Error", {
         "description": "error: JSON `{code, message, ...}`",
         "content": {"application/json": {"schema": "Error"}}})
+    spec.components.response("ImmutaError", {
+        "description": "error in Immuta's style: `{statusCode, error, message}`",
+        "content": {"application/json": {"schema": response_schemas.ImmutaErrorSchema}}})
+    spec.components.response("RunaiError", {
+        "description": "error in Run:ai's style: `{code, message}`",
+        "content": {"application/json": {"schema": response_schemas.RunaiErrorSchema}}})
     spec.components.response("ExportStream", {
         "description": "every matching event, streamed",
         "content": {"application/x-ndjson": {"schema": {"type": "string"}},

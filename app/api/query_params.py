@@ -15,8 +15,10 @@ loads. Rules shared by every such endpoint:
 Times (``Instant``) accept RFC 3339 with any offset, ``yyyy-MM-dd``,
 ``yyyy-MM-ddTHH:mm:ss[.fraction]`` (UTC), and unix time: seconds, or
 milliseconds when the number has 12 or more digits (as seconds it would lie
-past the year 5000, beyond what the store holds). A date alone as an upper
-bound means the end of that day.
+past the year 5000, beyond what the store holds). Month, day, hour, minute and
+second may have one digit (``2022-1-1``, ``2023-1-4T0:00:00``, as Run:ai's
+clients write them), and an offset may lack its colon or minutes (``+0200``,
+``+02``). A date alone as an upper bound means the end of that day.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ MS_THRESHOLD = 10**11  # unix numbers at or above this are milliseconds
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _NAIVE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# A date or date-time whose month to second may have one digit; padded before parsing.
+_UNPADDED = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"
+                       r"(?:([Tt ])(\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d{1,9})?([Zz]|[+-].*)?)?")
+# An offset without its colon (+0200, as Java's ``Z`` pattern writes it) or minutes (+02).
+_BARE_OFFSET = re.compile(r"([+-]\d{2})(\d{2})?")
 
 
 class NamespaceParams(Schema):
@@ -77,9 +84,31 @@ def filters_of(schema: Schema, loaded: dict[str, Any]) -> dict[str, Any]:
             if isinstance(spec, Filter | Repeated)}
 
 
+def _padded(text: str) -> str:
+    """``2023-1-4T0:00:00`` as ``2023-01-04T00:00:00``; any other text unchanged."""
+    match = _UNPADDED.fullmatch(text)
+    if match is None:
+        return text
+    year, month, day, sep, hour, minute, second, fraction, offset = match.groups()
+    date = f"{year}-{int(month):02d}-{int(day):02d}"
+    if sep is None:
+        return date
+    bare = _BARE_OFFSET.fullmatch(offset or "")
+    if bare is not None:
+        offset = f"{bare[1]}:{bare[2] or '00'}"
+    return (f"{date}{sep}{int(hour):02d}:{int(minute):02d}:{int(second):02d}"
+            f"{fraction or ''}{offset or ''}")
+
+
 def parse_instant(text: str, *, end: bool = False) -> int:
     """Epoch ns of a time parameter (see the module docstring); raise TimestampError."""
-    text = text.strip()
+    given = text.strip()
+    text = _padded(given)
+    if text != given:
+        try:
+            return parse_instant(text, end=end)
+        except TimestampError:
+            raise TimestampError(f"{given!r} is not a valid date or date-time") from None
     date = _DATE.fullmatch(text)
     if date is not None:
         try:

@@ -27,6 +27,7 @@ class ErrorSchema(_Open):
 class _ActorOut(_Open):
     id = fields.String()
     name = fields.String()
+    email = fields.String()
     type = fields.String()
     group_id = fields.String()
 
@@ -121,3 +122,44 @@ class HealthSchema(_Open):
     elasticsearch = fields.String()
     templates = fields.Boolean()
     reason = fields.String()
+
+
+class ImmutaApiKeySchema(Schema):
+    """Immuta's ``POST /bim/apikey/authenticate`` body (a form field or JSON)."""
+
+    apikey = fields.String(required=True, metadata={"description": "an API key's secret"})
+
+
+class ImmutaTokenSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "a bearer token"})
+
+
+class ImmutaErrorSchema(_Open):
+    """An error in Immuta's style."""
+
+    statusCode = fields.Integer(required=True)
+    error = fields.String(required=True, metadata={"example": "Unauthorized"})
+    message = fields.String(required=True)
+
+
+class RunaiTokenRequestSchema(_Open):
+    """Run:ai's ``POST /api/v1/token`` body (field names matched without regard to case)."""
+
+    grantType = fields.String(required=True, metadata={"enum": ["app_token",
+                                                                "client_credentials"]})
+    AppId = fields.String(metadata={"description": "app_token: the key's id"})
+    AppSecret = fields.String(metadata={"description": "app_token: the key's secret"})
+    clientId = fields.String(metadata={"description": "client_credentials: the key's id"})
+    clientSecret = fields.String(metadata={
+        "description": "client_credentials: the key's secret"})
+
+
+class RunaiTokenSchema(Schema):
+    accessToken = fields.String(required=True, metadata={"description": "a bearer token"})
+
+
+class RunaiErrorSchema(_Open):
+    """An error in Run:ai's style."""
+
+    code = fields.Integer(required=True, metadata={"example": 401})
+    message = fields.String(required=True)

@@ -1,15 +1,17 @@
 """Run:ai's audit log API (seed 002): ``GET /v1/k8s/audit`` over the key's namespace.
 
 Filters ``cluster_uuid, action, source_type, source_id, source_name,
-entity_type, entity_id`` (exact values, ANDed), ``success`` (true: outcome
+entity_type, entity_id`` (exact values, ANDed), each also in camelCase as
+Run:ai's clients send them (``clusterUuid``, ``sourceType``, ... : the
+record's own field names, from the field registry), ``success`` (true: outcome
 success, false: outcome failure, blank: all), ``start``/``end`` (inclusive;
-``yyyy-MM-dd``, ``yyyy-MM-ddTHH:mm:ss`` in UTC, or RFC 3339; a date alone as
-``end`` means the end of that day), ``limit`` (1..500, default 50) and
-``offset``. Newest first, ties by id. The answer is a JSON array of records in
-the seed's names (the field registry's ``runai`` names) plus ``success``: true
-or false from the outcome, left out when the outcome is unknown. As in the
-seed, ``id`` and ``tenantId`` are integers when the stored value is a decimal
-number, strings otherwise.
+``yyyy-MM-dd``, ``yyyy-MM-ddTHH:mm:ss`` in UTC, or RFC 3339, month to second
+with one digit or two; a date alone as ``end`` means the end of that day),
+``limit`` (1..500, default 50) and ``offset``. Newest first, ties by id. The
+answer is a JSON array of records in the seed's names (the field registry's
+``runai`` names) plus ``success``: true or false from the outcome, left out
+when the outcome is unknown. As in the seed, ``id`` and ``tenantId`` are
+integers when the stored value is a decimal number, strings otherwise.
 
 ``download=true`` streams every match (no limit, no offset) as the attachment
 ``logs.json``: one valid JSON array, written in chunks from a point-in-time
@@ -37,20 +39,19 @@ from app.audit.notes import note
 from app.engine.extension import current_engine
 from app.engine.filters import filter_query
 from app.engine.search import MAX_LIMIT
-from app.model.fields import RUNAI
+from app.model.fields import REGISTRY, RUNAI, SUCCESS_OF_OUTCOME
 from app.model.records import surface_record
 
 bp = Blueprint("runai", __name__, url_prefix="/v1/k8s")
 
 DEFAULT_LIMIT = 50
-# The seed's `success` (true/false) against the stored outcome; any other outcome has none.
-SUCCESS_OF_OUTCOME = {"success": True, "failure": False}
+# The seed's `success` filter (true/false) against the stored outcome.
 OUTCOME_OF_SUCCESS = {value: key for key, value in SUCCESS_OF_OUTCOME.items()}
 SORT = "DESCENDING"
 
 
-class RunaiAuditParams(NamespaceParams):
-    """Parameters of ``GET /v1/k8s/audit``."""
+class _RunaiParams(NamespaceParams):
+    """The seed's parameters of ``GET /v1/k8s/audit``."""
 
     start = Instant(metadata={"description": "starting date: yyyy-MM-dd or "
                                              "yyyy-MM-ddTHH:mm:ss (UTC), or RFC 3339"})
@@ -73,16 +74,28 @@ class RunaiAuditParams(NamespaceParams):
         "description": "true: every match (no limit) as the attachment logs.json"})
 
 
+def _camel_case_twins(schema: type[NamespaceParams]) -> dict[str, Filter]:
+    """A filter under the record's (camelCase) name for each snake_case filter."""
+    twins: dict[str, Filter] = {}
+    for name, spec in schema().fields.items():
+        field = REGISTRY.lookup(name)
+        camel = field.surfaces.get(RUNAI) if field is not None else None
+        if isinstance(spec, Filter) and camel not in (None, name):
+            twins[camel] = Filter(f"{spec.metadata['description']} (= {name})")
+    return twins
+
+
+RunaiAuditParams = type("RunaiAuditParams", (_RunaiParams,), {
+    **_camel_case_twins(_RunaiParams),
+    "__doc__": "Parameters of ``GET /v1/k8s/audit``, filters in snake_case or camelCase.",
+})
 _PARAMS = RunaiAuditParams()
 
 
 def runai_record(event: dict[str, Any]) -> dict[str, Any]:
-    """One event in the seed's field names, with ``success`` from the outcome."""
-    record = surface_record(event, RUNAI)
-    success = SUCCESS_OF_OUTCOME.get(event.get("outcome", ""))
-    if success is not None:
-        record["success"] = success
-    return record
+    """One event in the seed's field names, with ``success`` from the outcome (the field
+    registry's derived view)."""
+    return surface_record(event, RUNAI)
 
 
 @bp.get("/audit")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from marshmallow import Schema
 
 from app.access.auth import require
 from app.api.namespaces import checked_namespace
@@ -56,10 +57,11 @@ def noted_search(request: SearchRequest, key_id: str, query: str,
     return result
 
 
-def run_search(namespace: str, body: Any) -> SearchResult:
-    """A search page (and a scroll opened, when asked) for the caller's key."""
+def run_search(namespace: str, body: Any, schema: Schema = _SEARCH) -> SearchResult:
+    """A search page (and a scroll opened, when asked) for the caller's key; ``schema``
+    (a SearchBodySchema) reads the body."""
     principal = require("reader", checked_namespace(namespace))
-    loaded = load(_SEARCH, body)
+    loaded = load(schema, body)
     _body_namespace(namespace, loaded)
     window = search_window(loaded["start_time"], loaded["end_time"])
     request = SearchRequest(
@@ -78,10 +80,10 @@ def run_search(namespace: str, body: Any) -> SearchResult:
     return result
 
 
-def run_scroll(namespace: str, body: Any) -> SearchResult:
+def run_scroll(namespace: str, body: Any, schema: Schema = _SCROLL) -> SearchResult:
     """The next page of a scroll opened by this key in this namespace."""
     principal = require("reader", checked_namespace(namespace))
-    loaded = load(_SCROLL, body)
+    loaded = load(schema, body)
     _body_namespace(namespace, loaded)
     result = current_engine().scroll(loaded["scroll_id"], namespace, principal.key_id)
     if not result.scroll_id:
@@ -90,10 +92,10 @@ def run_scroll(namespace: str, body: Any) -> SearchResult:
     return result
 
 
-def run_aggregate(namespace: str, body: Any) -> SearchResult:
+def run_aggregate(namespace: str, body: Any, schema: Schema = _AGGREGATE) -> SearchResult:
     """Aggregations (and the exact total) over the window, no events."""
     require("reader", checked_namespace(namespace))
-    loaded = load(_AGGREGATE, body)
+    loaded = load(schema, body)
     _body_namespace(namespace, loaded)
     window = search_window(loaded["start_time"], loaded["end_time"])
     aggs = _aggregations(loaded["aggs"], window)

@@ -27,6 +27,12 @@ FIELD_AGG = "field_aggregation"
 DATE_AGG = "date_aggregation"
 CARDINALITY_AGG = "cardinality_aggregation"
 TYPES = (FIELD_AGG, DATE_AGG, CARDINALITY_AGG)
+# The parameters each type takes.
+PARAMETERS: dict[str, frozenset[str]] = {
+    FIELD_AGG: frozenset({"field", "topk"}),
+    DATE_AGG: frozenset({"field", "step"}),
+    CARDINALITY_AGG: frozenset({"field"}),
+}
 
 MAX_TOPK = 1000
 DEFAULT_TOPK = 10
@@ -82,21 +88,19 @@ def _parse_one(name: str, raw: Any, path: str, window: TimeWindow) -> Aggregatio
     children_raw = raw.get("aggs") or {}
     if kind == CARDINALITY_AGG and children_raw:
         raise _fail(path, "cardinality_aggregation takes no nested aggs")
+    unknown = set(spec) - PARAMETERS[kind]
     if kind == FIELD_AGG:
-        unknown = set(spec) - {"field", "topk"}
         topk = spec.get("topk", DEFAULT_TOPK)
         if isinstance(topk, bool) or not isinstance(topk, int) or not 1 <= topk <= MAX_TOPK:
             raise _fail(path, f"topk must be an integer from 1 to {MAX_TOPK}")
         agg = Aggregation(name, kind, _field(path, spec), topk=topk)
     elif kind == DATE_AGG:
-        unknown = set(spec) - {"field", "step"}
         step = spec.get("step")
         step_ms = duration_ms(step)
         if step_ms is None:
             raise _fail(path, "step must be a duration such as 30s, 5m, 1h or 1d")
         agg = Aggregation(name, kind, _field(path, spec, date=True), step=step, step_ms=step_ms)
     else:
-        unknown = set(spec) - {"field"}
         agg = Aggregation(name, kind, _field(path, spec))
     if unknown:
         raise _fail(path, f"unknown parameter(s) {', '.join(sorted(unknown))}")

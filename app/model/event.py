@@ -78,6 +78,7 @@ class _Strict(Schema):
 class ActorSchema(_Strict):
     id = _keyword()
     name = _keyword()
+    email = _keyword()
     type = _keyword()
     group_id = _keyword()
 
@@ -103,7 +104,9 @@ class EventSchema(_Strict):
     tenant_id = _keyword()
     cluster_uuid = _keyword()
     project_id = _keyword()
+    project_name = _keyword()
     data_source_id = _keyword()
+    data_source_name = _keyword()
     record_type = _keyword()
     purpose = _keyword()
     blob_id = _keyword()

@@ -23,6 +23,11 @@ IP = "ip"
 OBJECT = "object"  # stored, not indexed
 
 LABEL_PREFIX = "labels."
+# Derived fields of the index, not of the event (never in _source, never a matcher's field):
+# every string, ip and date value is copied into LINE_TEXT (LogQL line filters), and
+# LINE_BYTES is the size of the event's JSON (bytes_over_time).
+LINE_TEXT = "line_text"
+LINE_BYTES = "line_bytes"
 LABEL_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Decimal text that round-trips through int (no leading zeros, fits a signed 64-bit int).
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,17}")
@@ -31,6 +36,21 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]{0,17}")
 IMMUTA = "immuta"
 RUNAI = "runai"
 WASABI = "wasabi"
+
+# Shapes of a field's second view on a surface (``Derived``).
+SUCCESS = "success"  # outcome success/failure as true/false; any other outcome: left out
+LIST = "list"  # the value as a JSON array (decimal strings as integers where numeric)
+SUCCESS_OF_OUTCOME = {"success": True, "failure": False}
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A second view of a field on a surface: another name, the value in another shape
+    (Immuta's ``success`` from ``outcome``, its ``purposeIds`` array from ``purpose``)."""
+
+    surface: str
+    name: str
+    shape: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,8 @@ class Field:
     # Surfaces whose seed types this field as an integer: a stored decimal string is
     # shown there as a number (``"1001"`` -> ``1001``); any other value stays a string.
     numeric_on: frozenset[str] = frozenset()
+    # Views shown beside the field's own (``surfaces``); never sort or filter names.
+    derived: tuple[Derived, ...] = ()
 
     @property
     def type(self) -> str:
@@ -81,10 +103,18 @@ class Field:
         return value
 
 
+    def derived_value(self, view: Derived, value: Any) -> Any:
+        """A stored value in the shape of a derived view; None when it has none."""
+        if view.shape == SUCCESS:
+            return SUCCESS_OF_OUTCOME.get(value) if isinstance(value, str) else None
+        values = value if isinstance(value, list) else [value]
+        return [self.surface_value(view.surface, item) for item in values]
+
+
 def _f(name: str, kind: str, *aliases: str, doc: str = "", numeric: tuple[str, ...] = (),
-       **surfaces: str) -> Field:
+       derived: tuple[Derived, ...] = (), **surfaces: str) -> Field:
     return Field(name, kind, tuple(aliases), MappingProxyType(dict(surfaces)), doc,
-                 frozenset(numeric))
+                 frozenset(numeric), derived)
 
 
 FIELDS: tuple[Field, ...] = (
@@ -97,12 +127,14 @@ FIELDS: tuple[Field, ...] = (
     _f("namespace", KEYWORD, doc="tenant scope, from the URL"),
     _f("action", KEYWORD, "action_key", doc="what was done", immuta="action",
        runai="action", wasabi="action_key"),
-    _f("outcome", KEYWORD, doc="success, failure or unknown", immuta="outcome"),
+    _f("outcome", KEYWORD, doc="success, failure or unknown", immuta="outcome",
+       derived=(Derived(IMMUTA, "success", SUCCESS), Derived(RUNAI, "success", SUCCESS))),
     _f("actor.id", KEYWORD, "user_id", "source_id", "profileId", "sourceId",
        doc="who did it", numeric=(IMMUTA,), immuta="profileId", runai="sourceId",
        wasabi="user_id"),
     _f("actor.name", KEYWORD, "source_name", "sourceName", immuta="userId",
        runai="sourceName"),
+    _f("actor.email", KEYWORD, "email", doc="the actor's email address", immuta="email"),
     _f("actor.type", KEYWORD, "source_type", "sourceType", runai="sourceType"),
     _f("actor.group_id", KEYWORD, "group_id", wasabi="group_id"),
     _f("target.kind", KEYWORD, "target_kind", "entity_type", "entityType",
@@ -114,13 +146,17 @@ FIELDS: tuple[Field, ...] = (
     _f("tenant_id", KEYWORD, "tenantId", numeric=(RUNAI,), runai="tenantId"),
     _f("cluster_uuid", KEYWORD, "clusterUuid", runai="clusterUuid"),
     _f("project_id", KEYWORD, "projectId", numeric=(IMMUTA,), immuta="projectId"),
+    _f("project_name", KEYWORD, "projectName", immuta="projectName"),
     _f("data_source_id", KEYWORD, "dataSourceId", numeric=(IMMUTA,), immuta="dataSourceId"),
+    _f("data_source_name", KEYWORD, "dataSourceName", immuta="dataSourceName"),
     _f("record_type", KEYWORD, "recordType", numeric=(IMMUTA,), immuta="recordType"),
-    _f("purpose", KEYWORD, numeric=(IMMUTA,), immuta="purpose"),
+    _f("purpose", KEYWORD, numeric=(IMMUTA,), immuta="purpose",
+       derived=(Derived(IMMUTA, "purposeIds", LIST),)),
     _f("blob_id", KEYWORD, "blobId", immuta="blobId"),
     _f("version", KEYWORD, runai="version"),
     _f("query", TEXT_KEYWORD, doc="query text of a data-access event", immuta="query"),
-    _f("error", TEXT, doc="error of a failed action", runai="error"),
+    _f("error", TEXT, doc="error of a failed action", runai="error",
+       immuta="failureReason"),
     _f("source_ip", IP, "ip"),
     _f("user_agent", KEYWORD),
     _f("api_key_id", KEYWORD, doc="API key that caused the event", immuta="apiKeyId"),
@@ -161,6 +197,11 @@ class FieldRegistry:
         """Every name a query may use, canonical names first (for suggestions)."""
         canonical = [f.name for f in self._fields]
         return canonical + [a for f in self._fields for a in f.aliases]
+
+    def stream_labels(self) -> tuple[Field, ...]:
+        """The Loki-compatible API's stream labels: keyword and ip fields but the event id
+        (``labels.*`` are stream labels too; their keys are found in the index)."""
+        return tuple(f for f in self._fields if f.kind in (KEYWORD, IP) and f.name != "id")
 
     def for_surface(self, surface: str) -> dict[str, Field]:
         """Surface name -> field, for the fields a compatibility surface shows."""

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from elasticsearch import Elasticsearch
 
 from app.config import default
 from app.model.event import STAMP, Event, doc_id
+from app.model.fields import LINE_BYTES
 from app.model.timestamps import NS_PER_S, format_ns, month_of
 from app.store.client import store_errors
 
@@ -52,6 +54,8 @@ class EventStore:
         self.pattern = f"{prefix}-events-*"
         # Raises when writing must wait (the service's templates not applied yet).
         self._writable = writable
+        # Index -> whether its mapping keeps LINE_BYTES out of _source (see _line_bytes_kept).
+        self._line_bytes: dict[str, bool] = {}
 
     def index_for(self, time_ns: int) -> str:
         """The monthly index of an event time."""
@@ -70,9 +74,12 @@ class EventStore:
         operations: list[Any] = []
         for event in events:
             event.source[STAMP] = stamp
-            operations.append({"create": {"_index": self.index_for(event.time_ns),
-                                          "_id": event.doc_id}})
-            operations.append(event.source)
+            index = self.index_for(event.time_ns)
+            operations.append({"create": {"_index": index, "_id": event.doc_id}})
+            # LINE_BYTES (indexed, kept out of _source by the template) is the size of the
+            # event's JSON, the log line of the Loki-compatible API's bytes_over_time.
+            operations.append({**event.source, LINE_BYTES: len(orjson.dumps(event.source))}
+                              if self._line_bytes_kept(index) else event.source)
         with store_errors():
             # Only what is read below: an answer a tenth the size to parse.
             response = self.client.bulk(operations=operations, refresh=refresh,
@@ -93,6 +100,19 @@ class EventStore:
                 reason = error.get("reason") or error.get("type") or f"status {status}"
                 result.failed.append((position, event.id, str(reason)))
         return result
+
+    def _line_bytes_kept(self, index: str) -> bool:
+        """Whether ``index`` maps LINE_BYTES and keeps it out of _source: true of indices
+        made by the current template (or not made yet), false of older ones, whose strict
+        mapping would refuse the field and whose _source cannot be changed."""
+        kept = self._line_bytes.get(index)
+        if kept is None:
+            with store_errors():
+                found = self.client.options(ignore_status=404).indices.get_mapping(index=index)
+            mapping = found.get(index, {}).get("mappings") if index in found else None
+            kept = mapping is None or LINE_BYTES in mapping.get("_source", {}).get("excludes", [])
+            self._line_bytes[index] = kept
+        return kept
 
     def get(self, namespace: str, event_id: str) -> dict[str, Any] | None:
         """The event with this id in this namespace, or None."""

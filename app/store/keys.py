@@ -227,6 +227,14 @@ class KeyStore:
             return None
         return key.principal()
 
+    def resolve_id(self, key_id: str) -> Principal | None:
+        """The Principal of the key ``key_id`` (named by an access token, whose signature
+        stands for the secret); None when unknown, revoked or expired."""
+        key = self._cached(key_id)
+        if key is None or not key.usable(time.time_ns()):
+            return None
+        return key.principal()
+
     def _cached(self, key_id: str) -> ApiKey | None:
         if self._cache is None:
             return self.get(key_id)

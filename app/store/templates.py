@@ -7,16 +7,18 @@ They are applied when the service starts (``app.store.extension``) and by
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 from typing import Any
 
+import elasticsearch
 import orjson
 from elasticsearch import Elasticsearch
 
 from app.config import default
-from app.model.event import STAMP
 from app.store.client import store_errors
 
+log = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "index_templates"
 # Names in the template files are written with the default prefix.
 DEFAULT_PREFIX = default("AUDITLOG_INDEX_PREFIX")
@@ -40,19 +42,30 @@ def load_templates(prefix: str, directory: Path = TEMPLATES_DIR) -> dict[str, di
 
 
 def apply_templates(client: Elasticsearch, prefix: str) -> list[str]:
-    """Put every index template (idempotent); return their names.
-
-    Event indices created under an older template get the fields added since
-    (``ingested_at``), so events of their months can still be written.
-    """
+    """Put every index template (idempotent), and its fields into the indices it already
+    made, so that fields added since (``ingested_at``, ``actor.email``, ...; mappings are
+    strict) are accepted there too and events of their months can still be written; return
+    the templates' names."""
     templates = load_templates(prefix)
     with store_errors():
         for name, body in templates.items():
             client.indices.put_index_template(name=name, **body)
-        client.indices.put_mapping(index=f"{prefix}-events-*",
-                                   properties={STAMP: {"type": "date_nanos"}},
-                                   ignore_unavailable=True, allow_no_indices=True)
+            properties = body["template"].get("mappings", {}).get("properties")
+            if properties:
+                _add_fields(client, name, body["index_patterns"], properties)
     return list(templates)
+
+
+def _add_fields(client: Elasticsearch, name: str, patterns: list[str],
+                properties: dict[str, Any]) -> None:
+    """The template's fields into the indices it made; adding fields is allowed and existing
+    ones are left as they are. A field whose type changed since cannot be changed in place:
+    that is logged, and the indices keep their mapping."""
+    try:
+        client.indices.put_mapping(index=",".join(patterns), properties=properties,
+                                   allow_no_indices=True, ignore_unavailable=True)
+    except elasticsearch.BadRequestError as exc:
+        log.warning("indices of template %s keep their mapping: %s", name, exc.message)
 
 
 def templates_present(client: Elasticsearch, prefix: str) -> bool:

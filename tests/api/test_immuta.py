@@ -49,8 +49,9 @@ FULL_EVENT = {
 }
 FULL_RECORD = {
     "id": "29cfa243-5ca9-44a3-8600-35897e13f6fb", "dateTime": "2021-09-27T16:00:00.123456789Z",
-    "action": "query", "outcome": "success", "profileId": 2, "userId": "katie@example.com",
-    "projectId": 7, "dataSourceId": 212, "recordType": "nativeQuery", "purpose": 3,
+    "action": "query", "outcome": "success", "success": True, "profileId": 2,
+    "userId": "katie@example.com", "projectId": 7, "dataSourceId": 212,
+    "recordType": "nativeQuery", "purpose": 3, "purposeIds": [3],
     "blobId": "b-1", "query": "SELECT ssn FROM people",
     "extra": {"component": "nativeSql", "accessType": "query"},
 }
@@ -86,7 +87,7 @@ def test_search_shape_and_defaults(client: FlaskClient, key: dict[str, str]) -> 
     assert ids(response.json) == ordered(EVENTS)  # dateTime, newest first
     hit = response.json["hits"][-1]
     assert hit == {"id": "im-00", "dateTime": "2021-09-27T15:00:00.250000000Z",
-                   "action": "query", "outcome": "success", "profileId": 1,
+                   "action": "query", "outcome": "success", "success": True, "profileId": 1,
                    "userId": "user1@example.com", "projectId": 10, "dataSourceId": 200,
                    "recordType": "auditQuery", "blobId": "blob-0"}
 

@@ -265,3 +265,56 @@ def test_a_key_activity_holds_only_its_own_requests(app: Flask, client: FlaskCli
     assert records
     key_ids = {record.get("apiKeyId", record.get("api_key_id")) for record in records}
     assert key_ids == {keys["A"]["X-Key-Id"]}, records[:3]
+
+
+LOKI = "/loki/api/v1"
+LOKI_WINDOW = {"start": WINDOW["start_time"], "end": WINDOW["end_time"]}
+# The Loki-compatible surface (DESIGN §12): (case, path, params, X-Scope-OrgID, status, A's)
+LOKI_CASES: list[tuple[str, str, dict[str, str], str | None, int, bool]] = [
+    ("query_range, the key's namespace", f"{LOKI}/query_range", {"query": "{}"}, None, 200,
+     True),
+    ("query_range org B", f"{LOKI}/query_range", {"query": "{}"}, B, 403, False),
+    ("query_range org system", f"{LOKI}/query_range", {"query": "{}"}, "system", 403, False),
+    ("query_range org A|B", f"{LOKI}/query_range", {"query": "{}"}, f"{A}|{B}", 400, False),
+    ("namespace matcher B", f"{LOKI}/query_range", {"query": f'{{namespace="{B}"}}'}, A, 200,
+     False),
+    ("namespace regex", f"{LOKI}/query_range", {"query": '{namespace=~".+"}'}, A, 200, True),
+    ("line filter on B's marker", f"{LOKI}/query_range", {"query": '{} |~ "MARK.*"'}, A, 200,
+     True),
+    ("metric by namespace", f"{LOKI}/query_range",
+     {"query": "sum by (namespace, actor_id, labels_tenant) (count_over_time({}[1h]))",
+      "step": "3600"}, A, 200, True),
+    ("instant topk", f"{LOKI}/query", {"query": "topk(5, count_over_time({}[3h]))",
+                                       "time": WINDOW["end_time"]}, A, 200, True),
+    ("labels", f"{LOKI}/labels", {}, A, 200, False),
+    ("label values", f"{LOKI}/label/actor_id/values", {}, A, 200, True),
+    ("label values of labels_tenant", f"{LOKI}/label/labels_tenant/values", {}, A, 200, True),
+    ("series", f"{LOKI}/series", {"match[]": '{namespace=~".+"}'}, A, 200, True),
+    ("series org B", f"{LOKI}/series", {"match[]": "{}"}, B, 403, False),
+    ("index stats", f"{LOKI}/index/stats", {"query": "{}"}, A, 200, False),
+    ("volume by actor", f"{LOKI}/index/volume_range",
+     {"query": "{}", "targetLabels": "actor_id", "step": "3600"}, A, 200, True),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "org", "status", "expect_a"),
+                         [pytest.param(p, q, o, s, a, id=name)
+                          for name, p, q, o, s, a in LOKI_CASES])
+def test_a_key_never_sees_b_through_loki(client: FlaskClient, keys, path: str,
+                                         params: dict[str, str], org: str | None, status: int,
+                                         expect_a: bool) -> None:
+    headers = dict(keys["A"])
+    if org is not None:
+        headers["X-Scope-OrgID"] = org
+    response = client.get(path, query_string={**LOKI_WINDOW, **params}, headers=headers)
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    assert_no_b(response, expect_a)
+
+
+def test_a_key_of_two_namespaces_names_one_for_loki(client: FlaskClient, keys) -> None:
+    response = client.get(f"{LOKI}/query_range", query_string={**LOKI_WINDOW, "query": "{}"},
+                          headers=keys["AB"])
+    assert response.status_code == 400
+    both = client.get(f"{LOKI}/query_range", query_string={**LOKI_WINDOW, "query": "{}"},
+                      headers={**keys["AB"], "X-Scope-OrgID": B})
+    assert both.status_code == 200 and "MARK-B" in both.get_data(as_text=True)

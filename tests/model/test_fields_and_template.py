@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.model.fields import REGISTRY
+from app.model.event import STAMP
+from app.model.fields import LINE_BYTES, LINE_TEXT, REGISTRY
 from app.store.templates import load_templates
 
 MAPPING_TYPES = {"keyword": "keyword", "text": "text", "text_keyword": "text",
@@ -49,3 +50,27 @@ def test_lookup_aliases_and_labels() -> None:
     assert REGISTRY.lookup("query").exact_field == "query.keyword"
     assert REGISTRY.lookup("message").regex_field is None
     assert REGISTRY.for_surface("wasabi")["action_key"].name == "action"
+
+
+def test_every_indexed_value_is_copied_into_the_line_field() -> None:
+    mappings = load_templates("audit")["audit-events"]["template"]["mappings"]
+    properties = mappings["properties"]
+    for field in REGISTRY:
+        mapping = _mapping_of(properties, field.name)
+        # ingested_at is the service's stamp, not a value of the event the client sent.
+        if field.kind == "object" or field.name == STAMP:
+            assert "copy_to" not in mapping
+        else:
+            assert mapping["copy_to"] == LINE_TEXT, field.name
+    labels = mappings["dynamic_templates"][0]["labels_as_keywords"]["mapping"]
+    assert labels["copy_to"] == LINE_TEXT
+    assert properties[LINE_TEXT] == {"type": "keyword", "ignore_above": 8191}
+    assert properties[LINE_BYTES] == {"type": "long"}
+    assert mappings["_source"]["excludes"] == [LINE_BYTES]
+    assert REGISTRY.lookup(LINE_TEXT) is None and REGISTRY.lookup(LINE_BYTES) is None
+
+
+def test_stream_labels_are_keyword_and_ip_fields_but_the_id() -> None:
+    names = {f.name for f in REGISTRY.stream_labels()}
+    assert {"namespace", "action", "actor.id", "source_ip", "api_key_id"} <= names
+    assert not names & {"id", "time", "message", "query", "error", "context"}

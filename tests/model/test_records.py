@@ -23,12 +23,13 @@ EVENT = {
     (RUNAI, {"id": 12, "happenedAt": "2022-06-08T11:28:24.131Z", "action": "Create",
              "sourceId": "96a4", "sourceName": "test@run.ai", "sourceType": "User",
              "entityType": "Department", "entityId": "51", "entityName": "MyDepartment123",
-             "tenantId": 1001, "version": "1", "context": {"user_agent": "curl"}}),
+             "tenantId": 1001, "version": "1", "context": {"user_agent": "curl"},
+             "success": False}),
     (WASABI, {"id": "12", "time": "2022-06-08T11:28:24.131Z", "action_key": "Create",
               "user_id": "96a4", "target_kind": "Department", "target_id": "51"}),
     (IMMUTA, {"id": 12, "dateTime": "2022-06-08T11:28:24.131Z", "action": "Create",
-              "outcome": "failure", "profileId": "96a4", "userId": "test@run.ai",
-              "extra": {"user_agent": "curl"}}),
+              "outcome": "failure", "success": False, "profileId": "96a4",
+              "userId": "test@run.ai", "extra": {"user_agent": "curl"}}),
 ])
 def test_surface_record(surface: str, expected: dict[str, Any]) -> None:
     assert surface_record(EVENT, surface) == expected

@@ -33,7 +33,7 @@ INVALID = [
     {"action": "login"},  # time missing
     {"time": "2024-05-01T12:00:00Z", "action": ""},
     {"time": "2024-05-01T12:00:00Z", "action": "a", "unknown": 1},
-    {"time": "2024-05-01T12:00:00Z", "action": "a", "actor": {"id": "u", "email": "e"}},
+    {"time": "2024-05-01T12:00:00Z", "action": "a", "actor": {"id": "u", "phone": "e"}},
     {"time": "2024-05-01T12:00:00Z", "action": "a", "actor": None},
     {"time": "2024-05-01T12:00:00Z", "action": True},
     {"time": "2024-05-01T12:00:00Z", "action": "a", "outcome": "maybe"},

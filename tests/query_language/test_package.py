@@ -27,12 +27,15 @@ def test_every_error_is_a_query_error() -> None:
 
 def test_grammar_is_package_data() -> None:
     assert "start:" in resources.files("query_language").joinpath("grammar.lark").read_text()
+    assert "%import .grammar" in resources.files("query_language").joinpath(
+        "logql.lark").read_text()
 
 
 def test_imports_neither_flask_nor_elasticsearch_nor_app() -> None:
     code = (
         "import sys, query_language\n"
         "query_language.parse('a=\"b\"')\n"
+        "query_language.parse_logql('sum(rate({a=\"b\"} |= \"x\" [1m]))')\n"
         "bad = [m for m in ('flask', 'elasticsearch', 'app') if m in sys.modules]\n"
         "print(','.join(bad))\n"
     )
