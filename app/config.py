@@ -100,9 +100,6 @@ SETTINGS: tuple[Setting, ...] = (
             "the burst, the long one the sustained rate"),
     Setting("AUDITLOG_EXPORT_RATE_LIMIT", "2/second;30/minute", _rate_limit,
             "exports and scroll opens per key, counted on top of AUDITLOG_RATE_LIMIT"),
-    Setting("AUDITLOG_AUTH_FAILURE_LIMIT", "20/minute", _rate_limit,
-            "failed authentications (401) allowed per client address; beyond, requests from "
-            "it without a valid key are answered 429 with Retry-After until the window ends"),
     Setting("AUDITLOG_CORS_ORIGINS", None, _origins,
             "origins allowed to call the API from a browser (comma-separated, e.g. "
             "`https://soc.example.com`); unset: no CORS headers at all, browsers on other "

@@ -8,12 +8,6 @@ short window is the burst, the long one the sustained rate):
   views marked with ``@export_limit``, ``@scroll_open_limit`` or
   ``@export_limit_if(predicate)``.
 
-A third budget throttles guessing keys: ``AUDITLOG_AUTH_FAILURE_LIMIT``
-(default ``20/minute``) failed authentications (401 answers) per client address;
-over it, further requests from that address without a valid key are answered
-429 with ``Retry-After`` (at most the window, 60 s) before their key is even
-looked at. A valid key is never refused by this budget.
-
 Buckets are keyed by the authenticated key id, or by the client address when
 the request carries no valid key. Counters live in ``AUDITLOG_RATE_LIMIT_STORAGE``
 (``memory://`` per process, a Redis URL shared by several instances). Over a
@@ -39,8 +33,6 @@ from app.errors import AuditlogError, RateLimited, error_response
 EXTENSION = "auditlog.limiter"
 BUDGET_ATTRIBUTE = "auditlog_rate_budget"
 EXEMPT_BLUEPRINTS = frozenset({"health"})
-AUTH_SCOPE = "failed-authentication"
-KEYLESS_BLUEPRINTS = frozenset({"metrics", "openapi", "console"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,27 +75,6 @@ def rate_limit_key() -> str:
         return f"addr:{request.remote_addr or 'unknown'}"
 
 
-def client_address() -> str:
-    """The bucket of the failed-authentication budget: the client address."""
-    return f"addr:{request.remote_addr or 'unknown'}"
-
-
-def _not_guessing() -> bool:
-    """Exempt from the failed-authentication budget: a valid key, or a page that asks for
-    none (metrics, the OpenAPI document, the console's page and assets)."""
-    if request.blueprint in KEYLESS_BLUEPRINTS:
-        return True
-    try:
-        authenticate()
-    except AuditlogError:
-        return False
-    return True
-
-
-def _failed_authentication(response: Response) -> bool:
-    return response.status_code == 401
-
-
 def _uses_export_budget() -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
     applies = getattr(view, BUDGET_ATTRIBUTE, None)
@@ -130,13 +101,8 @@ def _rate_limited(exc: RateLimitExceeded) -> Response:
     retry_after = min(retry_after, max(1, int(exc.limit.limit.get_expiry())))
     budget = current.request_args[-1] if current else "request"  # the Limit's scope
     limit = str(exc.limit.limit)
-    if budget == AUTH_SCOPE:
-        message = (f"too many failed authentications from this address ({limit}); "
-                   f"retry after {retry_after} s")
-    else:
-        message = (f"rate limit exceeded: {limit} ({budget} budget of this key); "
-                   f"retry after {retry_after} s")
-    error = RateLimited(message, retry_after=retry_after, limit=limit)
+    error = RateLimited(f"rate limit exceeded: {limit} ({budget} budget of this key); "
+                        f"retry after {retry_after} s", retry_after=retry_after, limit=limit)
     return error_response(error)
 
 
@@ -167,10 +133,6 @@ def init_app(app: Flask) -> None:
                   scope="request", cost=1),
             Limit(lambda: current_app.config["AUDITLOG_EXPORT_RATE_LIMIT"], shared=True,
                   scope="export", cost=1, exempt_when=lambda: not _uses_export_budget()),
-            # Checked on every request without a valid key, spent only by a 401 answer.
-            Limit(lambda: current_app.config["AUDITLOG_AUTH_FAILURE_LIMIT"],
-                  key_function=client_address, shared=True, scope=AUTH_SCOPE, cost=1,
-                  exempt_when=_not_guessing, deduct_when=_failed_authentication),
         ],
         storage_uri=config["AUDITLOG_RATE_LIMIT_STORAGE"],
         strategy=config["AUDITLOG_RATE_LIMIT_STRATEGY"],
