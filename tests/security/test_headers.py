@@ -23,6 +23,7 @@ KEYED = [
     ("GET", f"/v1/k8s/audit?namespace={NS}", None),
     ("GET", f"/api/data/audit?namespace={NS}", None),
     ("GET", f"/api/data/audit?namespace={NS}&count=-1", None),
+    ("GET", "/loki/api/v1/labels", None),
     ("GET", "/no/such/path", None),
 ]
 PUBLIC = ["/healthz", "/metrics", "/openapi.json", "/"]
