@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install browser run test lint bench bench-quick bench-follow es-start es-stop clean
+.PHONY: install browser run test faults soak lint bench bench-quick bench-follow es-start es-stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## faults: the fault suite (tests/faults: kill -9 of the service and of its own nodes, a 3-node cluster; 4-7 min)
+faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
+
+## soak: mixed load against a served instance for SOAK_ARGS (default 10 minutes; see bench/soak.py)
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -51,6 +51,14 @@ def _rate_limit(text: str) -> str:
     return text
 
 
+def _origins(text: str) -> str:
+    """A comma-separated list of origins (``scheme://host[:port]``), or empty."""
+    for origin in filter(None, (o.strip() for o in text.split(","))):
+        if "://" not in origin:
+            raise ValueError(f"{origin!r} is not an origin such as https://soc.example.com")
+    return text
+
+
 def _choice(*choices: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in choices:
@@ -72,7 +80,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("ELASTICSEARCH_URL", None, str,
-            "Elasticsearch to use (e.g. `https://es:9200`); unset: the local node"),
+            "Elasticsearch to use (e.g. `https://es:9200`; several nodes of one cluster "
+            "comma-separated, a node that fails is skipped); unset: the local node"),
     Setting("ELASTICSEARCH_USERNAME", None, str, "basic-auth user for ELASTICSEARCH_URL"),
     Setting("ELASTICSEARCH_PASSWORD", None, str, "basic-auth password"),
     Setting("ELASTICSEARCH_API_KEY", None, str, "Elasticsearch API key (base64 `id:key`)"),
@@ -91,6 +100,10 @@ SETTINGS: tuple[Setting, ...] = (
             "the burst, the long one the sustained rate"),
     Setting("AUDITLOG_EXPORT_RATE_LIMIT", "2/second;30/minute", _rate_limit,
             "exports and scroll opens per key, counted on top of AUDITLOG_RATE_LIMIT"),
+    Setting("AUDITLOG_CORS_ORIGINS", None, _origins,
+            "origins allowed to call the API from a browser (comma-separated, e.g. "
+            "`https://soc.example.com`); unset: no CORS headers at all, browsers on other "
+            "origins are refused"),
     Setting("AUDITLOG_RATE_LIMIT_STORAGE", "memory://", str,
             "where rate-limit counters live: `memory://` (per process) or a Redis URL "
             "(`redis://host:6379/0`, shared by several instances; needs `auditlog[redis]`)"),
@@ -117,6 +130,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDITLOG_EXPORT_READERS", 3, _positive_int,
             "time slices an export reads from Elasticsearch at once (1: one page after the "
             "other); the order of the events is the same"),
+    Setting("AUDITLOG_CSV_ESCAPE_FORMULAS", True, _bool,
+            "CSV exports write a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage "
+            "return with a leading `'` so spreadsheets show it as text, not run it as a "
+            "formula (OWASP CSV injection); `false` writes the raw values"),
     Setting("AUDITLOG_FOLLOW_SETTLE", 3.0, _seconds(0.0, 300.0),
             "seconds the follow feed stays behind now: it reads events stamped (ingested_at) "
             "before now minus this, when writes of that time are searchable (the index "

@@ -97,6 +97,8 @@ def _seconds_to_reset(reset_at: float) -> int:
 def _rate_limited(exc: RateLimitExceeded) -> Response:
     current = _limiter().current_limit
     retry_after = _seconds_to_reset(current.reset_at) if current else 1
+    # Never longer than the window itself (a fixed window's reset rounds up past it).
+    retry_after = min(retry_after, max(1, int(exc.limit.limit.get_expiry())))
     budget = current.request_args[-1] if current else "request"  # the Limit's scope
     limit = str(exc.limit.limit)
     error = RateLimited(f"rate limit exceeded: {limit} ({budget} budget of this key); "

@@ -16,6 +16,7 @@ from app.api import (
     keys,
     loki,
     native,
+    response_headers,
     runai,
     token_exchange,
     wasabi,
@@ -23,6 +24,8 @@ from app.api import (
 
 
 def init_app(app: Flask) -> None:
+    """Register every surface and the headers they all answer with."""
+    response_headers.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(native.bp)
     app.register_blueprint(export.bp)

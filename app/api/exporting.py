@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.access.auth import require
 from app.api.namespaces import checked_namespace
 from app.api.schemas import LastTimestamp, TimeValue, load
-from app.api.streaming import FORMATS, stream_events
+from app.api.streaming import FORMATS, export_format, stream_events
 from app.audit.notes import note
 from app.engine.export_manifest import SignedExport, window_text
 from app.engine.extension import current_engine
@@ -88,16 +88,16 @@ def export_response(namespace: str, raw: Any) -> Response:
     after = None
     if params["after_time"] is not None:
         after = SortValues(params["after_time"], params["after_id"])
-    export_format = FORMATS[params["format"]]
+    chosen = export_format(params["format"], current_app.config["AUDITLOG_CSV_ESCAPE_FORMULAS"])
     noted = note("audit.export", namespace, query=params["query"], count=None,
-                 format=export_format.name, resumed=after is not None)
+                 format=chosen.name, resumed=after is not None)
     events = current_engine().iter_events(namespace, query, window, params["sort"], after)
     if not params["manifest"]:
-        return stream_events(events, export_format, noted)
+        return stream_events(events, chosen, noted)
     integrity = current_integrity()
     signed = SignedExport(integrity.checkpoints, integrity.signing_key, namespace, {
-        "namespace": namespace, "query": params["query"], "format": export_format.name,
+        "namespace": namespace, "query": params["query"], "format": chosen.name,
         "sort": params["sort"], "window": window_text(window),
         "after": None if after is None else {"time": format_ns(after.timestamp_ns),
                                              "id": after.doc_id}})
-    return stream_events(events, export_format, noted, shape=signed.seen, wrap=signed.stream)
+    return stream_events(events, chosen, noted, shape=signed.seen, wrap=signed.stream)

@@ -15,6 +15,12 @@ CSV: a header row, then one row per event (RFC 4180 quoting, CRLF line ends).
 The columns are fixed, so no buffering is needed to discover them: every field
 of the registry (``app.fields``) in its order, nested fields flattened with
 dotted names (``actor.id``, ``target.kind``), then one ``labels`` column.
+Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a
+formula, and events carry attacker-chosen text (user agents, names, queries).
+Such a cell is written with a leading single quote (``'=cmd|...``), which
+spreadsheets show as text; ``AUDITLOG_CSV_ESCAPE_FORMULAS=false`` turns this off
+for consumers that want the raw values.
 Labels are free-form, so their keys are not known before the last event;
 rather than buffer the export (or reveal other tenants' label keys from the
 index mapping), the ``labels`` column holds the event's labels as one JSON
@@ -34,6 +40,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -41,6 +48,7 @@ from flask import Response, stream_with_context
 
 from app.audit.notes import AuditNote
 from app.model.fields import OBJECT, REGISTRY
+from app.model.spreadsheet import neutralised
 from app.observe import metrics
 
 CHUNK_BYTES = 64 * 1024
@@ -63,9 +71,10 @@ def _cell(event: dict[str, Any], column: str, path: tuple[str, ...]) -> str:
     return str(value)
 
 
-def csv_row(event: dict[str, Any]) -> list[str]:
-    """The CSV cells of one event, in ``CSV_COLUMNS`` order."""
-    return [_cell(event, column, path) for column, path in zip(CSV_COLUMNS, _PATHS, strict=True)]
+def csv_row(event: dict[str, Any], escape_formulas: bool = True) -> list[str]:
+    """The CSV cells of one event, in ``CSV_COLUMNS`` order (formula cells neutralised)."""
+    cells = [_cell(event, column, path) for column, path in zip(CSV_COLUMNS, _PATHS, strict=True)]
+    return [neutralised(cell) for cell in cells] if escape_formulas else cells
 
 
 def ndjson_chunks(events: Iterable[dict[str, Any]]) -> Iterator[bytes]:
@@ -83,13 +92,15 @@ def ndjson_chunks(events: Iterable[dict[str, Any]]) -> Iterator[bytes]:
         yield b"".join(lines)
 
 
-def csv_chunks(events: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """CSV: the header row, then one row per event, in chunks of about CHUNK_BYTES."""
+def csv_chunks(events: Iterable[dict[str, Any]], escape_formulas: bool = True) -> Iterator[bytes]:
+    """CSV: the header row, then one row per event, in chunks of about CHUNK_BYTES; cells a
+    spreadsheet would run as formulas get a leading single quote unless ``escape_formulas``
+    is false."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for event in events:
-        writer.writerow(csv_row(event))
+        writer.writerow(csv_row(event, escape_formulas))
         if buffer.tell() >= CHUNK_BYTES:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -128,7 +139,16 @@ FORMATS: dict[str, ExportFormat] = {
     "ndjson": ExportFormat("ndjson", "application/x-ndjson", ndjson_chunks),
     "csv": ExportFormat("csv", "text/csv", csv_chunks),
 }
+RAW_CSV = ExportFormat("csv", "text/csv", partial(csv_chunks, escape_formulas=False))
 JSON_ARRAY = ExportFormat("runai-json", "application/json", json_array_chunks)
+
+
+def export_format(name: str, escape_formulas: bool = True) -> ExportFormat:
+    """The format called ``name`` (a key of ``FORMATS``); CSV without formula escaping when
+    ``escape_formulas`` is false (``AUDITLOG_CSV_ESCAPE_FORMULAS``)."""
+    if name == "csv" and not escape_formulas:
+        return RAW_CSV
+    return FORMATS[name]
 
 Shape = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -26,6 +26,7 @@ import orjson
 import requests
 
 from app.cli.service_client import ServiceClient, ServiceError, error_message
+from app.model.spreadsheet import original
 
 CHUNK_BYTES = 64 * 1024
 
@@ -98,7 +99,9 @@ def resume_point(path: Path, csv_format: bool) -> ResumePoint:
 
 def _csv_record(header: bytes, record: bytes) -> dict[str, Any]:
     rows = list(csv.reader(io.StringIO((header + record).decode())))
-    return dict(zip(rows[0], rows[1], strict=True))
+    # The service writes an id such as ``-a1`` as ``'-a1`` (formula injection); ids and
+    # times never start with a quote of their own.
+    return dict(zip(rows[0], [original(cell) for cell in rows[1]], strict=True))
 
 
 def export_to(client: ServiceClient, namespace: str, params: dict[str, Any], out: IO[bytes],

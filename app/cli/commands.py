@@ -50,14 +50,32 @@ def elasticsearch_group() -> None:
     """Manage the local single-node Elasticsearch (used when ELASTICSEARCH_URL is unset)."""
 
 
+NODES_HELP = ("Nodes: 1 is the single node; more start a local cluster of that many processes "
+              "(folders node-0, node-1, ... under the data folder, default "
+              "<AUDITLOG_DATA_DIR>-cluster), each index with one replica.")
+
+
+def _cluster_dir(data_dir: Path | None) -> Path:
+    return data_dir or local_es.default_data_dir().with_name(
+        local_es.default_data_dir().name + "-cluster")
+
+
 @elasticsearch_group.command("start")
 @click.option("--port", type=int, default=None, help="HTTP port (default 9200, or a free one).")
-@click.option("--heap", default="1g", show_default=True, help="JVM heap size.")
+@click.option("--heap", default="1g", show_default=True, help="JVM heap size (per node).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder for the distribution, data, logs and pid (AUDITLOG_DATA_DIR).")
-def es_start(port: int | None, heap: str, data_dir: Path | None) -> None:
-    """Install (once) and start the local node; wait until it is yellow or green."""
+@click.option("--nodes", type=click.IntRange(1, 9), default=1, show_default=True,
+              help=NODES_HELP)
+def es_start(port: int | None, heap: str, data_dir: Path | None, nodes: int) -> None:
+    """Install (once) and start the local node(s); wait until yellow or green."""
     try:
+        if nodes > 1:
+            members = local_es.start_cluster(_cluster_dir(data_dir), nodes, heap=heap)
+            urls = ",".join(state.url for state, _ in members)
+            click.echo(f"Elasticsearch cluster of {nodes} nodes at {urls}\n"
+                       f"use it with ELASTICSEARCH_URL={urls}")
+            return
         state, started = local_es.start(data_dir=data_dir, port=port, heap=heap)
     except local_es.LocalNodeError as exc:
         _die(str(exc))
@@ -67,8 +85,15 @@ def es_start(port: int | None, heap: str, data_dir: Path | None) -> None:
 
 @elasticsearch_group.command("stop")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
-def es_stop(data_dir: Path | None) -> None:
-    """Stop the local node started from this data folder."""
+@click.option("--nodes", type=click.IntRange(1, 9), default=1, show_default=True,
+              help="Stop a local cluster of that many nodes (see start).")
+def es_stop(data_dir: Path | None, nodes: int) -> None:
+    """Stop the local node (or cluster) started from this data folder."""
+    if nodes > 1:
+        stopped = [local_es.stop(d) for d in local_es.cluster_node_dirs(_cluster_dir(data_dir),
+                                                                      nodes)]
+        click.echo(f"stopped {sum(stopped)} of {nodes} nodes")
+        return
     click.echo("stopped" if local_es.stop(data_dir) else "not running")
 
 

@@ -104,7 +104,9 @@ def plan_slices(search: Callable[..., Any], matching: Callable[[int | None, int 
     ``matching(start_ns, end_ns)`` is the read's query over that window.
     """
     extent = search(query=matching(start_ns, end_ns), size=0,
-                    aggs=extent_aggregation())["aggregations"]
+                    aggs=extent_aggregation()).get("aggregations")
+    if not extent:
+        return [WHOLE]  # a point-in-time over no index yet: Elasticsearch answers no aggs
     histogram = histogram_aggregation(extent, slice_events)
     if histogram is None:
         return [WHOLE]

@@ -237,6 +237,8 @@ class SearchEngine:
         reads ``readers`` slices ahead at once and hands their pages on in order
         (``ordered_merge``). Memory stays bounded whatever the size; the
         point-in-time is closed when the iterator ends or is closed (client gone).
+        A point-in-time lost with a node is reopened and each slice continues after
+        its last event (``point_in_time``, ``slice_reader``): no repeat, no gap.
         """
         readers = self.export_readers if readers is None else readers
 
@@ -249,10 +251,15 @@ class SearchEngine:
         with PointInTime(self.client, self.store.pattern, self.export_keepalive) as pit:
             slices = [WHOLE]
             if readers > 1:
-                slices = plan_slices(pit.search, matching, window.start_ns, window.end_ns,
+                slices = plan_slices(pit.search_anew, matching, window.start_ns, window.end_ns,
                                      slice_events, ascending=SORT_ORDERS[sort] == "asc")
+
+            def after_values(values: list[Any]) -> dict[str, Any]:
+                # An export's sort values: time (epoch ns), id, then the _shard_doc tiebreaker.
+                return after_filter(SortValues(int(values[0]), str(values[1])), sort)
+
             reader = SliceReader(pit, matching(window.start_ns, window.end_ns),
-                                 sort_spec(sort), page_size)
+                                 sort_spec(sort), page_size, after_values)
             # A reader holds a slice's pages, and one more where the histogram undercounted.
             slice_pages = math.ceil(slice_events / page_size) + 1
             pages = read_in_order(slices, reader, readers, slice_pages)

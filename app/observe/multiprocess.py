@@ -4,6 +4,12 @@ Each gunicorn worker counts in its own process; with ``PROMETHEUS_MULTIPROC_DIR`
 set before ``prometheus_client`` is first imported, the workers write their
 values to files in that folder and ``/metrics`` sums them. This module must
 not import ``prometheus_client`` at the top: ``prepare`` runs before it.
+
+``prepare`` also loads ``prometheus_client.multiprocess`` for the gunicorn
+master's ``child_exit`` hook. The hook runs from the master's SIGCHLD handler,
+also while the master shuts down: an import there could meet a half-finalised
+interpreter (an ``ImportError`` traceback on SIGTERM), so nothing is imported
+in the hook itself.
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ import importlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
+# prometheus_client.multiprocess.mark_process_dead, once ``prepare`` has set the folder.
+_mark_process_dead: Callable[[int], None] | None = None
 
 
 def prepare(workers: int) -> str | None:
@@ -32,7 +41,8 @@ def prepare(workers: int) -> str | None:
         path.mkdir(parents=True, exist_ok=True)
         for old in path.glob("*.db"):
             old.unlink()
-        return _imported(folder)
+        _load_hook()
+        return folder
     if workers <= 1:
         return None
     folder = tempfile.mkdtemp(prefix="auditlog-metrics-")
@@ -44,20 +54,18 @@ def prepare(workers: int) -> str | None:
             shutil.rmtree(folder, ignore_errors=True)
 
     atexit.register(remove)
-    return _imported(folder)
-
-
-def _imported(folder: str) -> str:
-    """Import prometheus_client's multi-process module now, in the master: imported first in
-    ``child_exit`` (a SIGCHLD handler), a second worker's exit re-entered the half-done
-    import and the master died with an ImportError instead of shutting down."""
-    importlib.import_module("prometheus_client.multiprocess")
+    _load_hook()
     return folder
 
 
-def child_exit(_server: Any, worker: Any) -> None:
-    """gunicorn hook: forget a dead worker's live gauges."""
-    if os.environ.get(ENV):
-        from prometheus_client import multiprocess
+def _load_hook() -> None:
+    """Import what ``child_exit`` needs now, with the folder set, not in a signal handler."""
+    global _mark_process_dead
+    _mark_process_dead = importlib.import_module("prometheus_client.multiprocess"
+                                                 ).mark_process_dead
 
-        multiprocess.mark_process_dead(worker.pid)
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """gunicorn hook: forget a dead worker's live gauges (imports nothing: see the module)."""
+    if _mark_process_dead is not None:
+        _mark_process_dead(worker.pid)

@@ -81,7 +81,10 @@ def make_client(config: Mapping[str, Any]) -> Elasticsearch:
         kwargs["api_key"] = config["ELASTICSEARCH_API_KEY"]
     if config.get("ELASTICSEARCH_CA_CERTS"):
         kwargs["ca_certs"] = config["ELASTICSEARCH_CA_CERTS"]
-    return Elasticsearch(resolve_url(config), **kwargs)
+    # Several nodes of one cluster, comma-separated: requests go round the list, and a
+    # node that does not answer is skipped (retried on the next) until it is back.
+    hosts = [url.strip() for url in resolve_url(config).split(",") if url.strip()]
+    return Elasticsearch(hosts, **kwargs)
 
 
 _OVERLOAD = ("too_many_scroll_contexts_exception", "circuit_breaking_exception",
@@ -117,14 +120,23 @@ def incomplete_results_error(body: Mapping[str, Any]) -> AuditlogError | None:
 # retried after a short, growing pause; a shard that stays unassigned still ends in 503.
 _NOT_STARTED = "no_shard_available_action_exception"
 _NOT_STARTED_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+_MISSING_SHARDS = "Search rejected due to missing shards"
 
 
 def only_unstarted_shards(body: Mapping[str, Any]) -> bool:
-    """True when every failed shard of a search answer failed for not being started."""
+    """True when every failed shard of a search answer failed for not being started: a 200
+    with ``_shards.failures``, or the 503 "all shards failed" of a one-shard index."""
     shards = body.get("_shards")
-    if not isinstance(shards, Mapping) or not shards.get("failed"):
+    error = body.get("error")
+    if isinstance(shards, Mapping) and shards.get("failed"):
+        failures = shards.get("failures") or []
+    elif isinstance(error, Mapping):
+        failures = error.get("failed_shards") or []
+        if not failures:  # a shard not even assigned yet: rejected before any shard ran
+            cause = error.get("caused_by") or {}
+            return str(cause.get("reason") or "").startswith(_MISSING_SHARDS)
+    else:
         return False
-    failures = shards.get("failures") or []
     return bool(failures) and all(
         (f.get("reason") or {}).get("type") == _NOT_STARTED for f in failures)
 
@@ -139,12 +151,20 @@ class CheckedTransport(TimedTransport):
     def perform_request(self, method: str, target: str, *args: Any, **kwargs: Any) -> Any:
         path = target.split("?", 1)[0]
         checked = "/_search" in path or "/_count" in path or path.startswith(("_search", "_count"))
+        # Opening a point-in-time on an index created a moment ago meets the same shards.
+        checked = checked or (method == "POST" and path.endswith("/_pit"))
         repeatable = checked and "_search/scroll" not in path
         pauses = iter(_NOT_STARTED_PAUSES if repeatable else ())
         while True:
             response = super().perform_request(method, target, *args, **kwargs)
             if not checked or not isinstance(response.body, Mapping):
                 return response
+            if response.meta.status == 503 and only_unstarted_shards(response.body):
+                pause = next(pauses, None)
+                if pause is None:
+                    return response  # the client raises it: 503
+                time.sleep(pause)
+                continue
             error = incomplete_results_error(response.body)
             if error is None:
                 return response

@@ -216,14 +216,34 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _write_config(home: Path, data_dir: Path, port: int) -> None:
+@dataclass(frozen=True)
+class ClusterMember:
+    """A node's place in a local multi-node cluster (``start_cluster``): its name and
+    transport port, and every member's name and transport port (for discovery)."""
+
+    cluster: str
+    name: str
+    transport_port: int
+    members: tuple[tuple[str, int], ...]
+
+
+def _discovery(member: ClusterMember | None) -> str:
+    if member is None:
+        return "cluster.name: auditlog-local\nnode.name: auditlog-local\ntransport.port: 0\n" \
+               "discovery.type: single-node"
+    seeds = ", ".join(f'"127.0.0.1:{port}"' for _, port in member.members)
+    masters = ", ".join(f'"{name}"' for name, _ in member.members)
+    return (f"cluster.name: {member.cluster}\nnode.name: {member.name}\n"
+            f"transport.port: {member.transport_port}\n"
+            f"discovery.seed_hosts: [{seeds}]\ncluster.initial_master_nodes: [{masters}]")
+
+
+def _write_config(home: Path, data_dir: Path, port: int,
+                  member: ClusterMember | None = None) -> None:
     config = f"""# Written by `auditlog elasticsearch start`; rewritten at every start.
-cluster.name: auditlog-local
-node.name: auditlog-local
+{_discovery(member)}
 network.host: 127.0.0.1
 http.port: {port}
-transport.port: 0
-discovery.type: single-node
 path.data: {data_dir / "es-data"}
 path.logs: {data_dir / "es-logs"}
 xpack.security.enabled: false
@@ -272,9 +292,13 @@ def start(
     heap: str = "1g",
     version: str = ELASTICSEARCH_VERSION,
     timeout: float = 180.0,
+    member: ClusterMember | None = None,
+    wait: bool = True,
 ) -> tuple[NodeState, bool]:
     """Start the local node, or find it running; return (state, started_now).
 
+    ``member`` makes it one node of a local cluster (``start_cluster``) instead of a
+    single-node one; ``wait=False`` returns as soon as the process runs.
     Raises LocalNodeError when Java or Maven is missing, the port is taken, or
     the node does not become yellow/green within ``timeout`` seconds.
     """
@@ -295,7 +319,7 @@ def start(
         raise LocalNodeError(f"port {port} on 127.0.0.1 is already in use")
     for sub in ("es-data", "es-logs", "tmp"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
-    _write_config(home, data_dir, port)
+    _write_config(home, data_dir, port, member)
 
     env = dict(os.environ)
     env.pop("JAVA_HOME", None)
@@ -334,8 +358,77 @@ def start(
         pid=proc.pid, port=port, url=f"http://127.0.0.1:{port}", version=version, home=str(home)
     )
     (data_dir / "node.json").write_text(json.dumps(asdict(state)))
-    _wait_ready(state, timeout, data_dir, proc)
+    if wait:
+        _wait_ready(state, timeout, data_dir, proc)
     return state, True
+
+
+def cluster_node_dirs(base_dir: Path, nodes: int) -> list[Path]:
+    """The data folders of a local cluster's nodes: ``node-0`` ... under ``base_dir``."""
+    return [base_dir / f"node-{n}" for n in range(nodes)]
+
+
+def start_cluster(
+    base_dir: Path,
+    nodes: int = 3,
+    heap: str = "512m",
+    ports: list[int] | None = None,
+    transport_ports: list[int] | None = None,
+    timeout: float = 300.0,
+) -> list[tuple[NodeState, ClusterMember]]:
+    """Start ``nodes`` processes of the distribution on 127.0.0.1 as one cluster (every node
+    master-eligible and a data node; indices with ``auto_expand_replicas`` get a replica).
+
+    Each node has its own folder under ``base_dir`` (``cluster_node_dirs``); a node
+    stopped or killed is started again with ``start(data_dir, port, member=...)``.
+    Raises LocalNodeError as ``start`` does, or when the cluster does not gather every
+    node within ``timeout`` seconds.
+    """
+    ports = ports or [_free_port() for _ in range(nodes)]
+    transport_ports = transport_ports or [_free_port() for _ in range(nodes)]
+    names = [f"node-{n}" for n in range(nodes)]
+    members = tuple(zip(names, transport_ports, strict=True))
+    cluster = f"auditlog-{base_dir.name}"
+    started: list[tuple[NodeState, ClusterMember]] = []
+    for data_dir, name, port, transport in zip(cluster_node_dirs(base_dir, nodes), names,
+                                                ports, transport_ports, strict=True):
+        member = ClusterMember(cluster, name, transport, members)
+        state, _ = start(data_dir, port, heap=heap, timeout=timeout, member=member, wait=False)
+        started.append((state, member))
+    wait_for_nodes(started[0][0].url, nodes, timeout)
+    return started
+
+
+def wait_for_nodes(url: str, nodes: int, timeout: float = 300.0) -> dict:
+    """Wait until the cluster at ``url`` has ``nodes`` nodes and is yellow or green; return
+    its health. Raises LocalNodeError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    health: dict | None = None
+    while time.monotonic() < deadline:
+        health = _health(url)
+        if (health and health.get("number_of_nodes") == nodes
+                and health.get("status") in ("yellow", "green")):
+            return health
+        time.sleep(0.5)
+    raise LocalNodeError(f"the cluster at {url} did not gather {nodes} nodes within "
+                         f"{timeout:.0f}s (last health: {health})")
+
+
+def kill(data_dir: Path) -> bool:
+    """``kill -9`` the node of ``data_dir`` and its process group (a crash, not a stop);
+    False when none ran."""
+    state = read_state(data_dir)
+    if state is None:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(state.pid, signal.SIGKILL)
+    child = _children.pop(state.pid, None)
+    if child is not None:
+        child.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _pid_alive(state.pid):
+        time.sleep(0.1)
+    return True
 
 
 def _wait_ready(

@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch
 
 from app.errors import StoreUnavailable
 from app.store import client as app_es
-from app.store.client import make_client
+from app.store.client import make_client, only_unstarted_shards
 
 _NOWHERE = {"index.routing.allocation.require._name": "no-such-node",
             "number_of_replicas": 0}
@@ -67,3 +67,44 @@ def test_a_shard_that_starts_meanwhile_is_waited_for(
     assert len(pauses) == 1
     assert answer["_shards"]["failed"] == 0
     assert [hit["_id"] for hit in answer["hits"]["hits"]] == ["1"]
+
+
+@pytest.mark.parametrize("operation", ["search", "open_point_in_time"])
+def test_an_only_shard_that_starts_meanwhile_is_waited_for(
+        es: Elasticsearch, es_url: str, unallocated: str, operation: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The index alone: Elasticsearch answers 503 "all shards failed", not a partial 200.
+    client = make_client({"ELASTICSEARCH_URL": es_url})
+    pauses: list[float] = []
+
+    def allocate_during_the_pause(seconds: float) -> None:
+        if not pauses:
+            es.indices.put_settings(index=f"{unallocated}-new",
+                                    settings={"index.routing.allocation.require._name": None})
+            es.cluster.health(index=f"{unallocated}-new", wait_for_status="yellow", timeout="30s")
+        pauses.append(seconds)
+
+    monkeypatch.setattr(app_es.time, "sleep", allocate_during_the_pause)
+    if operation == "search":
+        assert client.search(index=f"{unallocated}-new", size=0)["_shards"]["failed"] == 0
+    else:
+        client.close_point_in_time(id=client.open_point_in_time(
+            index=f"{unallocated}-new", keep_alive="10s")["id"])
+    assert len(pauses) == 1
+
+
+_NOT_STARTED = {"type": "no_shard_available_action_exception", "reason": "[n][open_reader]"}
+
+
+@pytest.mark.parametrize(("body", "unstarted"), [
+    ({"_shards": {"failed": 1, "failures": [{"reason": _NOT_STARTED}]}}, True),
+    ({"_shards": {"failed": 1, "failures": [{"reason": {"type": "x"}}]}}, False),
+    ({"error": {"failed_shards": [{"reason": _NOT_STARTED}]}, "status": 503}, True),
+    ({"error": {"failed_shards": [], "caused_by": {
+        "reason": "Search rejected due to missing shards [[i][0]]. Consider using "
+                  "`allow_partial_search_results` setting to bypass this error."}}}, True),
+    ({"error": {"failed_shards": [], "caused_by": {"reason": "something else"}}}, False),
+    ({"_shards": {"failed": 0}}, False),
+])
+def test_which_answers_mean_a_shard_not_started(body: dict, unstarted: bool) -> None:
+    assert only_unstarted_shards(body) is unstarted
