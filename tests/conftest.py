@@ -87,6 +87,12 @@ def signing_key_file() -> str:
     return str(folder / KEY_FILE)
 
 
+@pytest.fixture(scope="module")
+def key_path() -> Path:
+    """The signing key file of a test module's apps, for tests that check signatures."""
+    return Path(signing_key_file())
+
+
 def make_test_app(es_url: str, index_prefix: str, **overrides: object) -> Flask:
     """An app on the test node and the module's indices, with ADMIN_KEY as admin."""
     config: dict[str, object] = {

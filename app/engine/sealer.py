@@ -28,7 +28,7 @@ from app.engine.stream_reader import Position, StreamReader, position_of, stream
 from app.model.event import STAMP
 from app.model.timestamps import format_ns
 from app.store.checkpoints import CheckpointStore, SealConflict
-from app.store.client import store_errors
+from app.store.namespaces import namespaces_in
 
 MAX_EVENTS = 20_000  # events per checkpoint at most: bounded documents, parallel verify
 witness = logging.getLogger("auditlog.checkpoint")
@@ -37,25 +37,7 @@ witness.setLevel(logging.INFO)  # the witness lines are written whatever the log
 
 def namespaces_with_events(client: Elasticsearch, pattern: str) -> list[str]:
     """Every namespace that has an event with ``ingested_at``."""
-    found: list[str] = []
-    after: dict[str, Any] | None = None
-    while True:
-        composite: dict[str, Any] = {"size": 1000,
-                                     "sources": [{"ns": {"terms": {"field": "namespace"}}}]}
-        if after:
-            composite["after"] = after
-        with store_errors():
-            response = client.search(index=pattern, ignore_unavailable=True,
-                                     allow_no_indices=True, size=0,
-                                     query={"exists": {"field": STAMP}},
-                                     aggs={"ns": {"composite": composite}})
-        aggregation = response.get("aggregations", {}).get("ns")
-        if not aggregation or not aggregation["buckets"]:
-            return found
-        found.extend(bucket["key"]["ns"] for bucket in aggregation["buckets"])
-        after = aggregation.get("after_key")
-        if after is None:
-            return found
+    return namespaces_in(client, pattern, {"exists": {"field": STAMP}})
 
 
 @dataclass

@@ -17,6 +17,7 @@ from elasticsearch import Elasticsearch
 
 from app.model.timestamps import format_ns
 from app.store.client import store_errors
+from app.store.namespaces import namespaces_in
 
 PAGE = 500
 NANOS_FORMAT = "strict_date_optional_time_nanos"
@@ -63,24 +64,7 @@ class CheckpointStore:
 
     def namespaces(self) -> list[str]:
         """Every namespace that has a checkpoint."""
-        found: list[str] = []
-        after: dict[str, Any] | None = None
-        while True:
-            composite: dict[str, Any] = {"size": 1000,
-                                         "sources": [{"ns": {"terms": {"field": "namespace"}}}]}
-            if after:
-                composite["after"] = after
-            with store_errors():
-                response = self.client.search(index=self.index, ignore_unavailable=True,
-                                              allow_no_indices=True, size=0,
-                                              aggs={"ns": {"composite": composite}})
-            aggregation = response.get("aggregations", {}).get("ns")
-            if not aggregation or not aggregation["buckets"]:
-                return found
-            found.extend(bucket["key"]["ns"] for bucket in aggregation["buckets"])
-            after = aggregation.get("after_key")
-            if after is None:
-                return found
+        return namespaces_in(self.client, self.index)
 
     def documents(self, namespace: str, since_ns: int | None = None,
                   until_ns: int | None = None,

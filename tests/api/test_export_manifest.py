@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.cli import main
-from app.engine.signing import KEY_FILE, PublicKey, load_signing_key
+from app.engine.signing import PublicKey, load_signing_key
 from tests.api.api_keys import ADMIN, create_key
 from tests.conftest import make_test_app
 
@@ -21,13 +21,6 @@ NS = "manifested"
 URL = f"/api/v1/namespaces/{NS}/events/export"
 EVENTS = [{"id": f"e{n:03d}", "time": f"2024-03-01T10:{n // 60:02d}:{n % 60:02d}Z",
            "action": "login", "actor": {"id": f"u{n % 5}"}} for n in range(120)]
-
-
-@pytest.fixture(scope="module")
-def key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("signing")
-    load_signing_key(None, folder)
-    return folder / KEY_FILE
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from app.cli import main
 from app.engine.checkpoint import Checkpoint
 from app.engine.integrity import current_integrity
 from app.engine.sealer import Sealer
-from app.engine.signing import KEY_FILE, load_signing_key
 from app.engine.stream_reader import StreamReader
 from app.model.event import load_event
 from app.model.timestamps import NS_PER_S, format_ns
@@ -27,13 +26,6 @@ from tests.conftest import make_test_app
 
 BASE_NS = 1_765_000_000 * NS_PER_S
 PER_CHECKPOINT = 25
-
-
-@pytest.fixture(scope="module")
-def key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("signing")
-    load_signing_key(None, folder)
-    return folder / KEY_FILE
 
 
 @pytest.fixture(scope="module")

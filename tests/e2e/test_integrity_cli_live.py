@@ -13,18 +13,10 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from app.engine.manifest import SIDECAR_SUFFIX
-from app.engine.signing import KEY_FILE, load_signing_key
 from tests.conftest import ADMIN_KEY
 from tests.e2e.live_service import BIN, live_service
 
 NS = "signed"
-
-
-@pytest.fixture(scope="module")
-def key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("signing")
-    load_signing_key(None, folder)
-    return folder / KEY_FILE
 
 
 @pytest.fixture(scope="module")
