@@ -48,14 +48,13 @@ def test_a_shard_that_never_starts_gives_503_and_leaves_no_scroll(
     assert _open_scrolls(es) == before
 
 
-def test_a_shard_that_starts_meanwhile_is_waited_for(
-        es: Elasticsearch, es_url: str, unallocated: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    client = make_client({"ELASTICSEARCH_URL": es_url})
+def _allocate_at_first_pause(es: Elasticsearch, unallocated: str,
+                             monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Make the client's retry pauses start the unallocated shard at the first one (the
+    first answer failed on it); the pauses taken are recorded in the returned list."""
     pauses: list[float] = []
 
     def allocate_during_the_pause(seconds: float) -> None:
-        # The first answer failed on the unallocated shard; let it start now.
         if not pauses:
             es.indices.put_settings(index=f"{unallocated}-new",
                                     settings={"index.routing.allocation.require._name": None})
@@ -63,6 +62,14 @@ def test_a_shard_that_starts_meanwhile_is_waited_for(
         pauses.append(seconds)
 
     monkeypatch.setattr(app_es.time, "sleep", allocate_during_the_pause)
+    return pauses
+
+
+def test_a_shard_that_starts_meanwhile_is_waited_for(
+        es: Elasticsearch, es_url: str, unallocated: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = make_client({"ELASTICSEARCH_URL": es_url})
+    pauses = _allocate_at_first_pause(es, unallocated, monkeypatch)
     answer = client.search(index=f"{unallocated}-*", query={"match_all": {}})
     assert len(pauses) == 1
     assert answer["_shards"]["failed"] == 0
@@ -75,16 +82,7 @@ def test_an_only_shard_that_starts_meanwhile_is_waited_for(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # The index alone: Elasticsearch answers 503 "all shards failed", not a partial 200.
     client = make_client({"ELASTICSEARCH_URL": es_url})
-    pauses: list[float] = []
-
-    def allocate_during_the_pause(seconds: float) -> None:
-        if not pauses:
-            es.indices.put_settings(index=f"{unallocated}-new",
-                                    settings={"index.routing.allocation.require._name": None})
-            es.cluster.health(index=f"{unallocated}-new", wait_for_status="yellow", timeout="30s")
-        pauses.append(seconds)
-
-    monkeypatch.setattr(app_es.time, "sleep", allocate_during_the_pause)
+    pauses = _allocate_at_first_pause(es, unallocated, monkeypatch)
     if operation == "search":
         assert client.search(index=f"{unallocated}-new", size=0)["_shards"]["failed"] == 0
     else:
