@@ -32,21 +32,19 @@ from typing import Any
 
 from app.engine.follow_cursor import CursorState
 from app.engine.id_sketch import IdSketch, id_key
-from app.model.event import doc_id
+from app.engine.stream_reader import NANOS, SORT, beyond
+from app.model.event import STAMP, doc_id
 from app.model.timestamps import NS_PER_S, format_ns
 from app.store.client import store_errors
 from app.store.events import EventStore
 
 log = logging.getLogger(__name__)
-FIELD = "ingested_at"
+FIELD = STAMP
 # The index template's refresh_interval: a write is searchable at most this long after
 # its acknowledgement (plus the refresh itself).
 REFRESH_INTERVAL_NS = NS_PER_S
-SORT = [{FIELD: {"order": "asc", "unmapped_type": "date_nanos"}},
-        {"id": {"order": "asc", "unmapped_type": "keyword"}}]
 WINDOW_PAGE = 10_000
 LOOKAHEAD_NS = NS_PER_S // 2  # the first slice of stamps a read asks for
-_NANOS = "strict_date_optional_time_nanos"
 
 
 def late_write_bound_ns(settle_s: float, overlap_s: float, refreshed: bool = False) -> int:
@@ -70,18 +68,14 @@ class FollowBatch:
 
 def _stamp_range(**bounds: int) -> dict[str, Any]:
     return {"range": {FIELD: {op: format_ns(ns, 9) for op, ns in bounds.items()}
-                      | {"format": _NANOS}}}
+                      | {"format": NANOS}}}
 
 
 def after(state: CursorState) -> list[dict[str, Any]]:
     """Filters for events strictly after the cursor's position (none at the beginning)."""
     if state.after_ns < 0:
         return []
-    return [{"bool": {"minimum_should_match": 1, "should": [
-        _stamp_range(gt=state.after_ns),
-        {"bool": {"filter": [_stamp_range(gte=state.after_ns, lte=state.after_ns),
-                             {"range": {"id": {"gt": state.after_id}}}]}},
-    ]}}]
+    return [beyond("gt", (state.after_ns, state.after_id))]
 
 
 class FollowReader:

@@ -10,14 +10,12 @@ consistent snapshot with several threads).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from app.errors import StoreUnavailable
 from app.model.event import STAMP
 from app.model.timestamps import format_ns, parse_timestamp
 from app.store.client import store_errors
@@ -27,7 +25,6 @@ PAGE = 5_000
 SORT = [{STAMP: {"order": "asc", "unmapped_type": "date_nanos"}},
         {"id": {"order": "asc", "unmapped_type": "keyword"}}]
 _FILTER_PATH = "pit_id,hits.hits._source,hits.hits.sort"
-_PIT_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 Position = tuple[int, str]
 
@@ -37,7 +34,7 @@ def position_of(ingested_at: str, event_id: str) -> Position:
     return parse_timestamp(ingested_at)[0], event_id
 
 
-def _beyond(field_op: str, position: Position) -> dict[str, Any]:
+def beyond(field_op: str, position: Position) -> dict[str, Any]:
     """Events after (``gt``) or up to (``lt`` plus equal) ``position``."""
     instant = format_ns(position[0], 9)
     id_op = "gt" if field_op == "gt" else "lte"
@@ -57,9 +54,9 @@ def stream_query(namespace: str, after: Position | None, upto: Position | None,
     filters: list[dict[str, Any]] = [{"term": {"namespace": namespace}},
                                      {"exists": {"field": STAMP}}]
     if after is not None:
-        filters.append(_beyond("gt", after))
+        filters.append(beyond("gt", after))
     if upto is not None:
-        filters.append(_beyond("lt", upto))
+        filters.append(beyond("lt", upto))
     if watermark_ns is not None:
         filters.append({"range": {STAMP: {"lte": format_ns(watermark_ns, 9),
                                                   "format": NANOS}}})
@@ -100,22 +97,12 @@ class StreamReader:
             resume = hits[-1]["sort"]
 
     def open_pit(self, keep_alive: str = "5m") -> dict[str, Any]:
-        """A point-in-time over the event indices (close it with ``close_pit``).
-
-        An index created a moment ago (a new month, the self-audit writer's) fails
-        the opening with 503 until its shard has started: retried a few times.
-        """
-        for pause in (*_PIT_PAUSES, None):
-            try:
-                with store_errors():
-                    pit_id = self.client.open_point_in_time(
-                        index=self.pattern, keep_alive=keep_alive, ignore_unavailable=True)["id"]
-                return {"id": pit_id, "keep_alive": keep_alive}
-            except StoreUnavailable:
-                if pause is None:
-                    raise
-                time.sleep(pause)
-        raise AssertionError("unreachable")
+        """A point-in-time over the event indices (close it with ``close_pit``); an index
+        whose shard has not started yet is waited for by the client's transport."""
+        with store_errors():
+            pit_id = self.client.open_point_in_time(
+                index=self.pattern, keep_alive=keep_alive, ignore_unavailable=True)["id"]
+        return {"id": pit_id, "keep_alive": keep_alive}
 
     def close_pit(self, pit: dict[str, Any]) -> None:
         """Release a point-in-time."""
