@@ -9,12 +9,14 @@ whose tail is shown when it fails to start.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +69,31 @@ class Service:
             timeout=urllib3.Timeout(connect=10, read=600),
         )
         self.headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        #: Requests sent again because the server had closed their keep-alive connection.
+        self.reconnects = 0
+        self._reconnects_lock = threading.Lock()
+
+    def send(self, method: str, path: str, body: bytes | None = None,
+             headers: dict[str, str] | None = None, preload_content: bool = True,
+             ) -> urllib3.BaseHTTPResponse:
+        """One HTTP exchange on the pool, sent once more (and counted in ``reconnects``) when
+        the server closed the kept-alive connection it went out on before answering.
+
+        That race (gunicorn ends an idle connection as the client reuses it) shows as
+        ``RemoteDisconnected`` or a reset on a request the server never read; any other
+        transport error is raised.
+        """
+        headers = self.headers if headers is None else headers
+        try:
+            return self.pool.request(method, path, body=body, headers=headers,
+                                     preload_content=preload_content)
+        except urllib3.exceptions.ProtocolError as exc:
+            if not _closed_keep_alive(exc):
+                raise
+            with self._reconnects_lock:
+                self.reconnects += 1
+            return self.pool.request(method, path, body=body, headers=headers,
+                                     preload_content=preload_content)
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 content_type: str = "application/json", expect: tuple[int, ...] = (200,),
@@ -75,7 +102,7 @@ class Service:
         headers = dict(self.headers)
         if body is not None:
             headers["Content-Type"] = content_type
-        response = self.pool.request(method, path, body=body, headers=headers)
+        response = self.send(method, path, body, headers)
         if response.status not in expect:
             raise ServiceError(f"{method} {path}: {response.status} "
                                f"{response.data[:500].decode(errors='replace')}")
@@ -87,7 +114,7 @@ class Service:
 
     def stream_lines(self, path: str, chunk: int = 1 << 16) -> Iterator[bytes]:
         """GET a streamed answer and yield its lines (without the newline)."""
-        response = self.pool.request("GET", path, headers=self.headers, preload_content=False)
+        response = self.send("GET", path, preload_content=False)
         try:
             if response.status != 200:
                 raise ServiceError(f"GET {path}: {response.status} "
@@ -115,6 +142,13 @@ class Service:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def _closed_keep_alive(exc: urllib3.exceptions.ProtocolError) -> bool:
+    """Whether ``exc`` is the server closing a kept-alive connection before any answer."""
+    causes = [*exc.args, exc.__cause__, exc.__context__]
+    return any(isinstance(cause, http.client.RemoteDisconnected | ConnectionResetError
+                          | BrokenPipeError) for cause in causes)
 
 
 @contextlib.contextmanager

@@ -99,8 +99,8 @@ class Load:
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            response = self.service.pool.request(method, path, body=data, headers=headers,
-                                                 preload_content=not stream)
+            response = self.service.send(method, path, data, headers,
+                                         preload_content=not stream)
             if stream:
                 for _ in response.stream(1 << 16):
                     pass
