@@ -287,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
                         phase_start = time.perf_counter()
                         report[phase] = getattr(scenarios, phase)(ctx)
                         timings[phase] = time.perf_counter() - phase_start
+                report["service"]["reconnects"] = service.reconnects
+                if service.reconnects:
+                    notes.append(f"{service.reconnects} requests were sent again because the "
+                                 "server had closed their kept-alive connection")
     finally:
         if not args.keep:
             dropped = drop_index_set(es, args.prefix)

@@ -240,6 +240,7 @@ def run(duration: float, workers: int | None, threads: int | None) -> dict[str, 
                 thread.join()
             rss_end = _rss_mb(service)
             ingested = load.ingested
+            reconnects = service.reconnects
             time.sleep(2.0)  # closes in flight land
             contexts_after = _open_contexts(es, prefix)
     finally:
@@ -260,6 +261,8 @@ def run(duration: float, workers: int | None, threads: int | None) -> dict[str, 
                       for f in followers],
         "total_requests": sum(e["requests"] for e in endpoints.values()),
         "total_5xx": sum(e["5xx"] for e in endpoints.values()),
+        # Requests sent again because the server had closed their kept-alive connection.
+        "keep_alive_resends": reconnects,
         "endpoints": endpoints,
         "worker_rss_mb": {"start": rss_start, "end": rss_end,
                           "change_pct": round((end_total / start_total - 1) * 100, 1)

@@ -10,7 +10,8 @@ short window is the burst, the long one the sustained rate):
 
 Buckets are keyed by the authenticated key id, or by the client address when
 the request carries no valid key. Counters live in ``AUDITLOG_RATE_LIMIT_STORAGE``
-(``memory://`` per process, a Redis URL shared by several instances). Over a
+(``memory://`` per process, ``app.access.limit_storage``; a Redis URL shared by several
+instances). Over a
 limit the answer is ``RateLimited`` (429 JSON from ``app.errors``, with
 ``Retry-After``); every limited answer carries ``RateLimit-Limit``,
 ``RateLimit-Remaining`` and ``RateLimit-Reset`` (seconds).
@@ -28,6 +29,7 @@ from flask import Flask, Response, current_app, request
 from flask_limiter import Limit, Limiter, RateLimitExceeded
 
 from app.access.auth import authenticate
+from app.access.limit_storage import storage_uri
 from app.errors import AuditlogError, RateLimited, error_response
 
 EXTENSION = "auditlog.limiter"
@@ -134,7 +136,7 @@ def init_app(app: Flask) -> None:
             Limit(lambda: current_app.config["AUDITLOG_EXPORT_RATE_LIMIT"], shared=True,
                   scope="export", cost=1, exempt_when=lambda: not _uses_export_budget()),
         ],
-        storage_uri=config["AUDITLOG_RATE_LIMIT_STORAGE"],
+        storage_uri=storage_uri(config["AUDITLOG_RATE_LIMIT_STORAGE"]),
         strategy=config["AUDITLOG_RATE_LIMIT_STRATEGY"],
         headers_enabled=False,  # ours: RateLimit-Reset in seconds, as the IETF draft has it
         swallow_errors=True,  # an unreachable Redis must not take the API down

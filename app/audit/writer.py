@@ -14,7 +14,6 @@ import atexit
 import logging
 import queue
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -109,21 +108,17 @@ class AuditWriter:
                 if self._stopping:
                     return
                 continue
+            if self._queue.qsize() < BATCH_SIZE - 1:
+                # Linger for the events of the next LINGER_S without waking at each one
+                # (a wake-up per request would take the GIL from the requests); a flush
+                # ends the wait at once.
+                self._flush_wanted.wait(LINGER_S)
             batch = [first]
-            deadline = time.monotonic() + LINGER_S
             while len(batch) < BATCH_SIZE:
                 try:
                     batch.append(self._queue.get_nowait())
-                    continue
                 except queue.Empty:
-                    pass
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._stopping or self._flush_wanted.is_set():
                     break
-                try:  # short waits, so a flush is seen at once
-                    batch.append(self._queue.get(timeout=min(remaining, 0.01)))
-                except queue.Empty:
-                    continue
             written, dropped = self._write(batch)
             if self._queue.empty():
                 self._flush_wanted.clear()

@@ -29,7 +29,7 @@ import bisect
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,17 +111,22 @@ def bucket_plan(evaluation: Evaluation, range_ms: int) -> BucketPlan:
     )
 
 
-def grouping_fields(plan: MetricPlan, stream_fields: Sequence[str]) -> tuple[str, ...]:
-    """The fields the aggregation groups on (see the module docstring)."""
+def grouping_fields(plan: MetricPlan, stream_fields: Callable[[], Sequence[str]],
+                    ) -> tuple[str, ...]:
+    """The fields the aggregation groups on (see the module docstring).
+
+    ``stream_fields`` is called only when the answer depends on them: ``sum by
+    (labels)`` and a bare ``sum`` need no look-up of the namespace's labels.
+    """
     first = plan.steps[0] if plan.steps else None
     if first is not None and first.op is VectorOp.SUM and first.grouping is not None:
         named = [f for f in first.grouping.fields if f is not None]
         if first.grouping.without:
-            return tuple(f for f in stream_fields if f not in named)
+            return tuple(f for f in stream_fields() if f not in named)
         return tuple(dict.fromkeys(named))
     if first is not None and first.op is VectorOp.SUM:
         return ()
-    return tuple(stream_fields)
+    return tuple(stream_fields())
 
 
 def aggregation(plan: MetricPlan, fields: Sequence[str], buckets: BucketPlan,

@@ -17,6 +17,7 @@ import orjson
 
 from app.engine.field_values import label_names
 from app.engine.loki_metrics import (
+    PAGE_SIZE,
     Evaluation,
     aggregation,
     apply_steps,
@@ -214,8 +215,8 @@ class LokiReader:
             yield from buckets
             given += len(buckets)
             after = found.get("after_key")
-            if not buckets or after is None:
-                return
+            if len(buckets) < composite["size"] or after is None:
+                return  # a short page is the last one
 
     def index_stats(self, namespace: str, query: Mapping[str, Any], start_ns: int | None,
                     end_ns: int | None) -> dict[str, int]:
@@ -232,8 +233,7 @@ class LokiReader:
                 ) -> dict[tuple[tuple[str, str], ...], list[float | None]]:
         """A metric query's series: labels -> value at each evaluation time (None: none)."""
         buckets = bucket_plan(evaluation, plan.range_ms)
-        stream_fields = self._stream_fields(namespace)
-        fields = grouping_fields(plan, stream_fields)
+        fields = grouping_fields(plan, lambda: self._stream_fields(namespace))
         query = namespace_query(namespace, plan.query, buckets.from_ns, buckets.to_ns)
 
         def pages() -> Iterator[list[dict[str, Any]]]:
@@ -245,7 +245,9 @@ class LokiReader:
                 page = found.get("buckets", [])
                 yield page
                 after = found.get("after_key")
-                if not page or after is None:
+                # A page short of its size is the last one (Elasticsearch still gives an
+                # after_key with it, and the next page would come back empty).
+                if len(page) < PAGE_SIZE or after is None:
                     return
 
         series = window_series(pages(), plan, fields, buckets, evaluation)

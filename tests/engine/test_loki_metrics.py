@@ -80,7 +80,7 @@ def test_bucket_plan(when: Evaluation, range_ms: int, bucket: int, offset: int,
     ((VectorStep(VectorOp.TOPK, None, 2),), STREAMS),
 ])
 def test_grouping_fields(steps: tuple[VectorStep, ...], fields: tuple[str, ...]) -> None:
-    assert grouping_fields(plan(RangeFunction.RATE, 60_000, *steps), STREAMS) == fields
+    assert grouping_fields(plan(RangeFunction.RATE, 60_000, *steps), lambda: STREAMS) == fields
 
 
 def test_aggregation_body() -> None:
