@@ -12,7 +12,9 @@
    with a bootstrap admin key, a fixed secret and ``AUDITLOG_INDEX_PREFIX``.
 3. Measures parse+compile, search (1 and 8 clients), aggregations, export and
    ingest (on a separate 100,000-event slice, in fresh namespaces of the same
-   indices), each against the same request sent straight to Elasticsearch.
+   indices), the Loki API's query_range (``bench/loki_scenarios.py``) and the
+   console's first view (``bench/console_scenarios.py``), each against the same
+   request sent straight to Elasticsearch.
 4. Prints one JSON object (stdout, or ``--json FILE``) and a short table
    (stderr); deletes its indices and templates unless ``--keep``.
 
@@ -29,7 +31,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -43,22 +45,22 @@ from app.store import local_node as local_es
 from app.store.client import make_client
 from app.store.events import EventStore
 from app.store.templates import apply_templates, load_templates
-from bench import dataset, parse_compile, scenarios
+from bench import console_scenarios, dataset, loki_scenarios, parse_compile, scenarios
 from bench.report import judge, table
 from bench.service import running_service, serve_defaults
 
-PHASES = ("parse_compile", "search", "aggregations", "export", "ingest")
+PHASES = ("parse_compile", "search", "aggregations", "export", "ingest", "loki", "console")
 GENERATOR_VERSION = 2
 SIZES: dict[str, dict[str, Any]] = {
     "full": {
         "events": 1_000_000, "ingest_events": 100_000, "ingest_reps": 7, "rounds": 9,
         "search_requests": {1: 150, 8: 240}, "aggregation_requests": 100, "export_reps": 5,
-        "parse_compile_batches": 500,
+        "parse_compile_batches": 500, "loki_requests": 100, "console_views": 40,
     },
     "quick": {
         "events": 20_000, "ingest_events": 5_000, "ingest_reps": 3, "rounds": 3,
         "search_requests": {1: 40, 8: 80}, "aggregation_requests": 20, "export_reps": 2,
-        "parse_compile_batches": 100,
+        "parse_compile_batches": 100, "loki_requests": 20, "console_views": 10,
     },
 }
 
@@ -281,11 +283,20 @@ def main(argv: list[str] | None = None) -> int:
                     export_reps=sizes["export_reps"], run_token=f"{int(time.time()):x}",
                     profile_dir=args.profile, log=log, notes=notes,
                 )
-                for phase in ("search", "aggregations", "export", "ingest"):
+                # Ingest last: it adds events (in namespaces of their own) to the indices.
+                measures: dict[str, Callable[[], dict[str, Any]]] = {
+                    "search": lambda: scenarios.search(ctx),
+                    "aggregations": lambda: scenarios.aggregations(ctx),
+                    "export": lambda: scenarios.export(ctx),
+                    "loki": lambda: loki_scenarios.loki(ctx, sizes["loki_requests"]),
+                    "console": lambda: console_scenarios.console(ctx, sizes["console_views"]),
+                    "ingest": lambda: scenarios.ingest(ctx),
+                }
+                for phase, measure in measures.items():
                     if phase in service_phases:
                         log(phase)
                         phase_start = time.perf_counter()
-                        report[phase] = getattr(scenarios, phase)(ctx)
+                        report[phase] = measure()
                         timings[phase] = time.perf_counter() - phase_start
                 report["service"]["reconnects"] = service.reconnects
                 if service.reconnects:

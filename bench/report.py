@@ -49,6 +49,12 @@ TARGETS = (
     Target("parse+compile, first use", "µs", ("parse_compile",),
            "parse_compile_uncached.median_us", None, "parse_compile_uncached.median_us",
            operator.le, 50.0, "median <= 50 µs"),
+    Target("loki log query p50, 1c", "ms", ("loki", "log"), "service.p50_ms", "raw.p50_ms",
+           "ratio_p50", operator.le, 0.0, "(info)"),
+    Target("loki metric query p50, 1c", "ms", ("loki", "metric"), "service.p50_ms",
+           "raw.p50_ms", "ratio_p50", operator.le, 0.0, "(info)"),
+    Target("console first view p50, 1c", "ms", ("console", "first_view"), "service.p50_ms",
+           "raw.p50_ms", "ratio_p50", operator.le, 0.0, "(info)"),
 )
 
 
