@@ -15,7 +15,7 @@ once, until ``--duration`` seconds have passed:
 - 1 key churner: create a reader key, search with it, revoke it.
 
 It prints one JSON object: requests, 5xx answers and p50/p99 latency per
-endpoint; the gunicorn workers' RSS at the start (after a 10 s warm-up) and at the
+endpoint; the gunicorn workers' RSS at the start (after a 10 s warm-up), every 30 s and at the
 end; and Elasticsearch's search contexts (scrolls and points-in-time) still open
 on its indices once the load has stopped (target 0). Its indices are deleted at the end.
 """
@@ -46,6 +46,7 @@ from bench.timing import percentile
 NS = "soak"
 ACTIONS = ("login", "logout", "read", "write", "delete")
 WARM_UP_S = 10.0
+RSS_EVERY_S = 30.0
 
 
 class Recorder:
@@ -209,6 +210,15 @@ def _rss_mb(service: Service) -> dict[str, float]:
     return rss
 
 
+def _change_pct(before: float | None, after: float) -> float | None:
+    return round((after / before - 1) * 100, 1) if before else None
+
+
+def _at(timeline: list[tuple[float, float]], seconds: float) -> float | None:
+    """The total RSS of the first sample at or after ``seconds`` after the warm-up."""
+    return next((total for at, total in timeline if at >= seconds), None)
+
+
 def _open_contexts(es: Any, prefix: str) -> dict[str, int]:
     """Search contexts open on the soak's own indices (points-in-time and scrolls)."""
     stats = es.indices.stats(index=f"{prefix}-*", metric="search")["_all"]["total"]["search"]
@@ -236,8 +246,13 @@ def run(duration: float, workers: int | None, threads: int | None) -> dict[str, 
                 thread.start()
             time.sleep(min(WARM_UP_S, duration / 10))
             rss_start = _rss_mb(service)
-            for thread in threads_:
-                thread.join()
+            started = time.monotonic()
+            timeline: list[tuple[float, float]] = []  # (seconds after warm-up, total MB)
+            while any(thread.is_alive() for thread in threads_):
+                timeline.append((round(time.monotonic() - started),
+                                 round(sum(_rss_mb(service).values()), 1)))
+                for thread in threads_:
+                    thread.join(max(0.0, RSS_EVERY_S / len(threads_)))
             rss_end = _rss_mb(service)
             ingested = load.ingested
             reconnects = service.reconnects
@@ -265,8 +280,12 @@ def run(duration: float, workers: int | None, threads: int | None) -> dict[str, 
         "keep_alive_resends": reconnects,
         "endpoints": endpoints,
         "worker_rss_mb": {"start": rss_start, "end": rss_end,
-                          "change_pct": round((end_total / start_total - 1) * 100, 1)
-                          if start_total else None},
+                          "change_pct": _change_pct(start_total, end_total),
+                          # Growth over the second half: a leak keeps growing, a warm-up
+                          # (allocator arenas, bounded caches filling) levels off.
+                          "second_half_change_pct": _change_pct(
+                              _at(timeline, duration / 2), end_total),
+                          "timeline": timeline},
         "elasticsearch_contexts_at_end": contexts_after,
     }
 
