@@ -5,8 +5,8 @@ handler is installed once per process, later calls only change the level.
 
 Every request writes a line, so a record costs only what the line holds:
 lines are encoded with orjson, and the logging module is told not to look up
-the caller's file and line, thread, process or multiprocessing name, which the
-lines do not carry (the logging HOWTO's "Optimization" switches).
+the caller's file and line, thread or multiprocessing name, which no line
+carries (the logging HOWTO's "Optimization" switches).
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def configure(level: str | int) -> None:
         setattr(handler, _MARK, True)
         root.addHandler(handler)
     logging._srcfile = None  # no caller look-up per record
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # gunicorn's own log lines print the process id, so that one stays.
+    logging.logThreads = logging.logMultiprocessing = False
     root.setLevel(level.upper() if isinstance(level, str) else level)
     # The client logs every Elasticsearch request at INFO; /metrics times them instead.
     quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
