@@ -44,6 +44,9 @@ from query_language import (
 from query_language.logql_ast import LogQuery, RangeFunction, VectorOp
 
 STREAM_FIELDS: tuple[str, ...] = tuple(f.name for f in REGISTRY.stream_labels())
+# (label name, path of keys) of each stream field, worked out once.
+_STREAM_PATHS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (label_name(name), tuple(name.split("."))) for name in STREAM_FIELDS)
 LINE_FIELD = LINE_TEXT
 NS_FORMAT = "strict_date_optional_time_nanos"
 MAX_LABEL_VALUES = 10_000
@@ -85,17 +88,20 @@ class ReadStats:
 def stream_labels(event: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """An event's stream labels, sorted by name."""
     pairs: list[tuple[str, str]] = []
-    for name in STREAM_FIELDS:
+    for label, path in _STREAM_PATHS:  # once per returned line: kept lean
         value: Any = event
-        for part in name.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
-        if value not in (None, ""):
-            pairs.append((label_name(name), str(value)))
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                break
+        if value is not None and value != "":
+            pairs.append((label, str(value)))
     labels = event.get("labels")
-    if isinstance(labels, Mapping):
+    if isinstance(labels, dict):
         pairs.extend((label_name(LABEL_PREFIX + key), str(value))
-                     for key, value in labels.items() if value not in (None, ""))
-    return tuple(sorted(pairs))
+                     for key, value in labels.items() if value is not None and value != "")
+    pairs.sort()
+    return tuple(pairs)
 
 
 def time_filter(start_ns: int | None, end_ns: int | None) -> dict[str, Any] | None:
