@@ -48,8 +48,15 @@ from app.engine.search import SearchEngine, event_filter, sort_spec
 from app.model.time_window import search_window
 from bench import dataset
 from bench.loki_scenarios import shard_queries_of
-from bench.scenarios import RAW, SERVICE, SPAN_START_S, Context, _latency_figures, _order, profiled
-from bench.timing import Load, closed_loop, median, percentile, ratio
+from bench.scenarios import (
+    RAW,
+    SERVICE,
+    SPAN_START_S,
+    Context,
+    _latency_figures,
+    alternating_rounds,
+)
+from bench.timing import closed_loop, median, percentile, ratio
 
 JS = Path(__file__).resolve().parent.parent / "app" / "console" / "static" / "js"
 WINDOW_S = 86_400
@@ -262,24 +269,17 @@ def console(ctx: Context, views: int) -> dict[str, Any]:
                          for side, viewer in viewers.items()}
         for viewer in viewers.values():
             closed_loop(viewer.view, [next(starts) for _ in range(warm)], 1)
-        loads: dict[str, list[Load]] = {SERVICE: [], RAW: []}
         per_call: dict[str, dict[str, list[float]]] = {
             side: {name: [] for name in viewers[side].timings} for side in viewers}
-        for round_number in range(ctx.rounds):
-            for side in _order(round_number):
-                viewer = viewers[side]
-                viewer.reset()
-                items = [next(starts) for _ in range(views)]
-                if side == SERVICE:
-                    with profiled(ctx, f"console-{round_number}"):
-                        loads[side].append(closed_loop(viewer.view, items, 1))
-                else:
-                    loads[side].append(closed_loop(viewer.view, items, 1))
-                for name, samples in viewer.timings.items():
-                    per_call[side][name].append(round(percentile(samples, 0.5) * 1000, 3))
-                summary = loads[side][-1].summary()
-                ctx.log(f"  console view {side:7s} round {round_number}: "
-                        f"p50 {summary['p50_ms']:.1f} ms  p99 {summary['p99_ms']:.1f} ms")
+
+        def record_calls(side: str) -> None:
+            for name, samples in viewers[side].timings.items():
+                per_call[side][name].append(round(percentile(samples, 0.5) * 1000, 3))
+
+        loads = alternating_rounds(
+            ctx, "console view", {side: viewer.view for side, viewer in viewers.items()},
+            lambda: [next(starts) for _ in range(views)],
+            before=lambda side: viewers[side].reset(), after=record_calls)
     calls_p50 = {}
     for name in per_call[SERVICE]:
         service_p50 = round(median(per_call[SERVICE][name]), 3)

@@ -38,9 +38,16 @@ from app.engine.loki_metrics import PAGE_SIZE, aggregation, bucket_plan, evaluat
 from app.engine.loki_reader import LINE_FIELD, STREAM_FIELDS, namespace_query
 from app.model.fields import REGISTRY
 from bench import dataset
-from bench.scenarios import RAW, SERVICE, SPAN_START_S, Context, _latency_figures, _order, profiled
+from bench.scenarios import (
+    RAW,
+    SERVICE,
+    SPAN_START_S,
+    Context,
+    _latency_figures,
+    alternating_rounds,
+)
 from bench.service import ServiceError
-from bench.timing import Load, closed_loop
+from bench.timing import closed_loop
 from query_language import LogSelection, MetricPlan, compile_logql, parse_logql
 
 PATH = "/loki/api/v1/query_range"
@@ -238,17 +245,7 @@ def loki(ctx: Context, requests: int) -> dict[str, Any]:
     for kind, calls in kinds.items():
         closed_loop(calls[SERVICE], [next(starts) for _ in range(warm)], 1)
         closed_loop(calls[RAW], [next(starts) for _ in range(warm)], 1)
-        loads: dict[str, list[Load]] = {SERVICE: [], RAW: []}
-        for round_number in range(ctx.rounds):
-            for side in _order(round_number):
-                items = [next(starts) for _ in range(requests)]
-                if side == SERVICE:
-                    with profiled(ctx, f"loki-{kind}-{round_number}"):
-                        loads[side].append(closed_loop(calls[side], items, 1))
-                else:
-                    loads[side].append(closed_loop(calls[side], items, 1))
-                summary = loads[side][-1].summary()
-                ctx.log(f"  loki {kind:6s} {side:7s} round {round_number}: "
-                        f"p50 {summary['p50_ms']:.1f} ms  p99 {summary['p99_ms']:.1f} ms")
+        loads = alternating_rounds(ctx, f"loki {kind}", calls,
+                                   lambda: [next(starts) for _ in range(requests)])
         out[kind] = _latency_figures(loads, requests)
     return out

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,33 @@ def profiled(ctx: Context, name: str) -> Iterator[None]:
             ctx.log(f"  py-spy failed: {err.decode(errors='replace').strip()[-300:]}")
         else:
             ctx.log(f"  profile: {output}")
+
+
+def alternating_rounds(ctx: Context, label: str, calls: dict[str, Callable[[Any], Any]],
+                       items: Callable[[], Sequence[Any]], clients: int = 1,
+                       before: Callable[[str], None] | None = None,
+                       after: Callable[[str], None] | None = None) -> dict[str, list[Load]]:
+    """``ctx.rounds`` rounds of a closed-loop load on each side (``calls[side]`` over
+    ``items()``, ``clients`` at once), alternating which side goes first; the service's
+    side recorded under ``--profile``; one log line per round. ``before(side)`` and
+    ``after(side)`` run around each side's load."""
+    loads: dict[str, list[Load]] = {SERVICE: [], RAW: []}
+    for round_number in range(ctx.rounds):
+        for side in _order(round_number):
+            if before is not None:
+                before(side)
+            batch = items()
+            recording = (profiled(ctx, f"{label.replace(' ', '-')}-{round_number}")
+                         if side == SERVICE else contextlib.nullcontext())
+            with recording:
+                loads[side].append(closed_loop(calls[side], batch, clients))
+            if after is not None:
+                after(side)
+            summary = loads[side][-1].summary()
+            ctx.log(f"  {label} {side:7s} round {round_number}: "
+                    f"p50 {summary['p50_ms']:.1f} ms  p99 {summary['p99_ms']:.1f} ms  "
+                    f"{summary['requests_per_s']:.0f} req/s")
+    return loads
 
 
 # --- ingest -------------------------------------------------------------------------------
@@ -234,18 +261,9 @@ def search(ctx: Context) -> dict[str, Any]:
         warm = items[: max(clients * 2, 10)]
         closed_loop(via_service, warm, clients)
         closed_loop(via_raw, warm, clients)
-        loads: dict[str, list[Load]] = {SERVICE: [], RAW: []}
-        for round_number in range(ctx.rounds):
-            for side in _order(round_number):
-                if side == SERVICE:
-                    with profiled(ctx, f"search-{clients}c-{round_number}"):
-                        loads[side].append(closed_loop(via_service, items, clients))
-                else:
-                    loads[side].append(closed_loop(via_raw, items, clients))
-                summary = loads[side][-1].summary()
-                ctx.log(f"  search {clients}c {side:7s} round {round_number}: "
-                        f"p50 {summary['p50_ms']:.1f} ms  p99 {summary['p99_ms']:.1f} ms  "
-                        f"{summary['requests_per_s']:.0f} req/s")
+        loads = alternating_rounds(ctx, f"search {clients}c",
+                                   {SERVICE: via_service, RAW: via_raw},
+                                   lambda same=items: same, clients)
         out[f"clients_{clients}"] = _latency_figures(loads, requests)
     return out
 
@@ -328,18 +346,9 @@ def aggregations(ctx: Context) -> dict[str, Any]:
     for clients in client_counts:
         closed_loop(via_service, [next(starts) for _ in range(warm)], clients)
         closed_loop(via_raw, [next(starts) for _ in range(warm)], clients)
-        loads: dict[str, list[Load]] = {SERVICE: [], RAW: []}
-        for round_number in range(ctx.rounds):
-            for side in _order(round_number):
-                items = [next(starts) for _ in range(per_side)]
-                if side == SERVICE:
-                    with profiled(ctx, f"aggregations-{clients}c-{round_number}"):
-                        loads[side].append(closed_loop(via_service, items, clients))
-                else:
-                    loads[side].append(closed_loop(via_raw, items, clients))
-                summary = loads[side][-1].summary()
-                ctx.log(f"  aggregations {clients}c {side:7s} round {round_number}: "
-                        f"p50 {summary['p50_ms']:.1f} ms  p99 {summary['p99_ms']:.1f} ms")
+        loads = alternating_rounds(ctx, f"aggregations {clients}c",
+                                   {SERVICE: via_service, RAW: via_raw},
+                                   lambda: [next(starts) for _ in range(per_side)], clients)
         out[f"clients_{clients}"] = _latency_figures(loads, per_side)
     return out
 
