@@ -10,11 +10,10 @@ short window is the burst, the long one the sustained rate):
 
 Buckets are keyed by the authenticated key id, or by the client address when
 the request carries no valid key. Counters live in ``AUDITLOG_RATE_LIMIT_STORAGE``
-(``memory://`` per process, ``app.access.limit_storage``; a Redis URL shared by several
-instances). Over a
-limit the answer is ``RateLimited`` (429 JSON from ``app.errors``, with
-``Retry-After``); every limited answer carries ``RateLimit-Limit``,
-``RateLimit-Remaining`` and ``RateLimit-Reset`` (seconds).
+(``memory://`` per process, see ``app.access.limit_storage``; a Redis URL shared by
+several instances). Over a limit the answer is ``RateLimited`` (429 JSON from
+``app.errors``, with ``Retry-After``); every limited answer carries
+``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` (seconds).
 """
 
 from __future__ import annotations
