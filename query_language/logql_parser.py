@@ -42,7 +42,7 @@ from query_language.logql_ast import (
     VectorLiteral,
     VectorOp,
 )
-from query_language.parser import _ToAst
+from query_language.parser import _phrase, _ToAst
 from query_language.string_literals import unquote
 
 MAX_QUERY_LENGTH = 16_384
@@ -250,14 +250,6 @@ def _parser() -> Lark:
 
 def _expected(names: Any) -> tuple[str, ...]:
     return tuple(sorted({_TERMINAL_NAMES.get(n, n.lower()) for n in names}))
-
-
-def _phrase(expected: tuple[str, ...]) -> str:
-    if not expected:
-        return ""
-    if len(expected) == 1:
-        return f"; expected {expected[0]}"
-    return f"; expected {', '.join(expected[:-1])} or {expected[-1]}"
 
 
 def _position(text: str, pos: int) -> tuple[int, int]:
