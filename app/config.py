@@ -157,6 +157,10 @@ SETTINGS: tuple[Setting, ...] = (
             "most events in one ingest request (413 above)"),
     Setting("AUDITLOG_APPLY_TEMPLATES", True, _bool,
             "apply the index templates when the service starts"),
+    Setting("AUDITLOG_MALLOC_TRIM_S", 10.0, _seconds(0.0, 3600.0),
+            "seconds between two returns of freed memory to the system by each gunicorn "
+            "worker (glibc `malloc_trim`), so its RSS follows what it holds instead of the "
+            "most it ever held; 0: never"),
     Setting("AUDITLOG_LOG_LEVEL", "INFO", str,
             "log level (DEBUG, INFO, WARNING, ERROR); logs are JSON lines on stderr, one per "
             "request with method, path, status, duration_ms and key_id"),

@@ -17,6 +17,7 @@ from app import config as settings
 from app.cli.data import export_command, ingest_command, retention_group
 from app.cli.follow import follow_command
 from app.cli.integrity import holds_group, verify_command, verify_export_command
+from app.observe import memory
 from app.observe.lifecycle import stop_on_sigterm
 from app.store import local_node as local_es
 
@@ -250,6 +251,14 @@ def load_demo(count: int, if_empty: bool) -> str:
     return f"loaded {created} demo events into {', '.join(sorted(by_namespace))}"
 
 
+def _worker_started(worker: Any) -> None:
+    """gunicorn's ``post_worker_init``: in each worker, once the app is loaded."""
+    # Follow streams end at SIGTERM instead of holding a restart for the graceful
+    # timeout; their clients resume from their cursors.
+    stop_on_sigterm()
+    memory.trim_every(worker.wsgi.config["AUDITLOG_MALLOC_TRIM_S"])
+
+
 def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -270,9 +279,7 @@ def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", None)  # app.telemetry logs each request as JSON
             self.cfg.set("child_exit", multiprocess_metrics.child_exit)
-            # Follow streams end at SIGTERM instead of holding a restart for the graceful
-            # timeout; their clients resume from their cursors.
-            self.cfg.set("post_worker_init", lambda worker: stop_on_sigterm())
+            self.cfg.set("post_worker_init", _worker_started)
 
         def load(self):
             app = create_app()
