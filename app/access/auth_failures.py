@@ -20,6 +20,7 @@ from limits import RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from app.access.limit_storage import storage_uri
 from app.errors import AuditlogError, RateLimited, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -51,5 +52,6 @@ def refusal(message: str) -> AuditlogError:
 def init_app(app: Flask) -> None:
     """Count failed authentications in the rate limits' storage, unless limits are off."""
     enabled = bool(app.config["AUDITLOG_RATE_LIMIT_ENABLED"])
-    app.extensions[EXTENSION] = (MovingWindowRateLimiter(
-        storage_from_string(app.config["AUDITLOG_RATE_LIMIT_STORAGE"])) if enabled else None)
+    storage = storage_uri(app.config["AUDITLOG_RATE_LIMIT_STORAGE"])
+    app.extensions[EXTENSION] = (MovingWindowRateLimiter(storage_from_string(storage))
+                                 if enabled else None)

@@ -46,7 +46,7 @@ class SweptMemoryStorage(MemoryStorage):
 
 
 def storage_uri(configured: str) -> str:
-    """The URI to give Flask-Limiter: ``memory://`` becomes this module's storage."""
+    """The storage URI for ``limits``: ``memory://`` becomes this module's storage."""
     if configured.split("://", 1)[0] == "memory":
         return f"{SCHEME}://"
     return configured

@@ -62,7 +62,10 @@ def _loki_error(status: int, code: str, message: str) -> ResponseReturnValue:
 
 @bp.errorhandler(AuditlogError)
 def _service_error(exc: AuditlogError) -> ResponseReturnValue:
-    return _loki_error(status_of(exc), str(exc.body().get("code", "error")), exc.message)
+    body, status = _loki_error(status_of(exc), str(exc.body().get("code", "error")),
+                               exc.message)
+    retry_after = getattr(exc, "retry_after", None)  # 429 and 503 say when to come back
+    return body, status, ({} if retry_after is None else {"Retry-After": str(int(retry_after))})
 
 
 @bp.errorhandler(QueryError)

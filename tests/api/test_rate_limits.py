@@ -107,6 +107,19 @@ def test_over_the_limit_is_429_json_with_retry_after_then_recovers(app: Flask,
     assert int(recovered.headers["RateLimit-Remaining"]) < LIMIT
 
 
+def test_the_loki_api_answers_over_the_limit_in_its_own_shape(app: Flask,
+                                                              client: FlaskClient) -> None:
+    headers = reader_key(app)
+    answers = until_limited(lambda: client.get("/loki/api/v1/labels", headers=headers))
+    limited = answers[-1]
+    assert limited.status_code == 429
+    assert limited.json["status"] == "error"
+    assert limited.json["errorType"] == "too_many_requests"
+    assert limited.json["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.headers["RateLimit-Remaining"] == "0"
+
+
 def test_each_key_has_its_own_budget(app: Flask, client: FlaskClient) -> None:
     first, second = reader_key(app), reader_key(app)
     assert until_limited(lambda: read(client, first))[-1].status_code == 429
