@@ -11,6 +11,7 @@ import time
 import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
+from limits.storage import MemoryStorage
 
 from app.access.auth import require
 from app.access.ratelimit import export_limit, export_limit_if, scroll_open_limit
@@ -180,3 +181,32 @@ def test_limits_can_be_switched_off(es_url: str, index_prefix: str) -> None:
     unlimited = make_test_app(es_url, index_prefix, AUDITLOG_RATE_LIMIT="1/minute",
                               AUDITLOG_RATE_LIMIT_ENABLED=False).test_client()
     assert all(read(unlimited, ADMIN).status_code == 404 for _ in range(5))
+
+
+class _UnreachableCounters(MemoryStorage):
+    """A counter storage whose every call fails, as an unreachable Redis does."""
+
+    STORAGE_SCHEME = ["unreachable"]
+
+    def __getattribute__(self, name: str):
+        if name in {"incr", "get", "get_expiry", "acquire_entry", "get_moving_window",
+                    "acquire_sliding_window_entry", "get_sliding_window", "check"}:
+            def unreachable(*_args: object, **_kwargs: object) -> None:
+                raise ConnectionError("counter storage unreachable")
+
+            return unreachable
+        return super().__getattribute__(name)
+
+
+@pytest.mark.parametrize("strategy", ["fixed-window", "moving-window"])
+def test_unreachable_counters_let_requests_through(es_url: str, index_prefix: str,
+                                                    strategy: str) -> None:
+    broken = make_test_app(es_url, index_prefix, AUDITLOG_RATE_LIMIT="1/minute",
+                           AUDITLOG_RATE_LIMIT_STORAGE="unreachable://",
+                           AUDITLOG_RATE_LIMIT_STRATEGY=strategy)
+    client, headers = broken.test_client(), reader_key(broken)
+    answers = [read(client, headers) for _ in range(3)]  # over 1/minute, were it counted
+    assert [a.status_code for a in answers] == [404] * 3
+    assert all("RateLimit-Limit" not in a.headers for a in answers)
+    # A wrong key is still refused as one (401), not failed for the counter of failures.
+    assert read(client, {"Authorization": "Bearer al_" + "0" * 40}).status_code == 401
