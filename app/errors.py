@@ -142,15 +142,19 @@ SERVICE_STYLES: dict[str, Callable[[int, AuditlogError], dict[str, Any]]] = {
 }
 
 
+def retry_after_headers(error: AuditlogError) -> dict[str, str]:
+    """``Retry-After`` for an error that says when to come back (429, 503), else none."""
+    retry_after = getattr(error, "retry_after", None)
+    return {} if retry_after is None else {"Retry-After": str(int(retry_after))}
+
+
 def error_response(error: AuditlogError, style: str | None = None) -> Response:
     """Render an AuditlogError as its JSON response (with Retry-After where it applies);
     ``style`` names a SERVICE_STYLES body to use in place of the service's own."""
     status = status_of(error)
     response = jsonify(error.body() if style is None else SERVICE_STYLES[style](status, error))
     response.status_code = status
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        response.headers["Retry-After"] = str(int(retry_after))
+    response.headers.update(retry_after_headers(error))
     if isinstance(error, Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="auditlog"'
     return response

@@ -17,10 +17,9 @@ import time
 
 from flask import Flask, current_app, request
 from limits import RateLimitItemPerMinute
-from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from app.access.limit_storage import storage_uri
+from app.access.limit_storage import counters
 from app.errors import AuditlogError, RateLimited, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -52,6 +51,4 @@ def refusal(message: str) -> AuditlogError:
 def init_app(app: Flask) -> None:
     """Count failed authentications in the rate limits' storage, unless limits are off."""
     enabled = bool(app.config["AUDITLOG_RATE_LIMIT_ENABLED"])
-    storage = storage_uri(app.config["AUDITLOG_RATE_LIMIT_STORAGE"])
-    app.extensions[EXTENSION] = (MovingWindowRateLimiter(storage_from_string(storage))
-                                 if enabled else None)
+    app.extensions[EXTENSION] = MovingWindowRateLimiter(counters(app)) if enabled else None

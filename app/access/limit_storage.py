@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
-from limits.storage import MemoryStorage
+from flask import Flask
+from limits.storage import MemoryStorage, Storage, storage_from_string
 
 SCHEME = "auditlog+memory"
 
@@ -50,3 +51,15 @@ def storage_uri(configured: str) -> str:
     if configured.split("://", 1)[0] == "memory":
         return f"{SCHEME}://"
     return configured
+
+
+_EXTENSION = "auditlog.limit_storage"
+
+
+def counters(app: Flask) -> Storage:
+    """The app's one counter storage (``AUDITLOG_RATE_LIMIT_STORAGE``), made at first use:
+    the rate limits and the failed-authentication throttle count in it together."""
+    if _EXTENSION not in app.extensions:
+        app.extensions[_EXTENSION] = storage_from_string(
+            storage_uri(app.config["AUDITLOG_RATE_LIMIT_STORAGE"]))
+    return cast(Storage, app.extensions[_EXTENSION])

@@ -36,11 +36,11 @@ from typing import Any, TypeVar
 import orjson
 from flask import Flask, Response, current_app, g, request
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
+from limits.storage import Storage
 from limits.strategies import STRATEGIES, RateLimiter
 
 from app.access.auth import authenticate
-from app.access.limit_storage import storage_uri
+from app.access.limit_storage import counters
 from app.errors import AuditlogError, RateLimited
 
 log = logging.getLogger(__name__)
@@ -122,21 +122,26 @@ class _Counted:
 class RateLimits:
     """The app's two budgets, counted in one storage with one strategy."""
 
-    def __init__(self, general: str, export: str, storage: str, strategy: str) -> None:
-        self.general = [(limit, "request") for limit in parse_many(general)]
-        self.export = [(limit, "export") for limit in parse_many(export)]
-        counters = storage_from_string(storage_uri(storage))
-        self.limiter: RateLimiter = STRATEGIES[strategy](counters)
+    def __init__(self, general: str, export: str, storage: Storage, strategy: str) -> None:
+        request_windows = [(limit, "request") for limit in parse_many(general)]
+        export_windows = [(limit, "export") for limit in parse_many(export)]
+        # The windows a request is counted in, shortest first, without or with the export
+        # budget (sorted once here, not per request).
+        self.windows = {
+            False: sorted(request_windows, key=lambda window: window[0]),
+            True: sorted(request_windows + export_windows, key=lambda window: window[0]),
+        }
+        self.limiter: RateLimiter = STRATEGIES[strategy](storage)
 
     def check(self) -> None:
         """``before_request``: count the request in its windows; raise RateLimited over one."""
         if _exempt():
             return
-        windows = self.general + (self.export if _uses_export_budget() else [])
+        windows = self.windows[_uses_export_budget()]
         bucket = rate_limit_key()
         counted: list[_Counted] = []
         try:
-            for limit, budget in sorted(windows, key=lambda window: window[0]):
+            for limit, budget in windows:
                 identifiers = (KEY_PREFIX, bucket, budget)
                 allowed = self.limiter.hit(limit, *identifiers)
                 counted.append(_Counted(limit, identifiers, breached=not allowed))
@@ -186,8 +191,7 @@ def init_app(app: Flask) -> None:
     if not config["AUDITLOG_RATE_LIMIT_ENABLED"]:
         return
     limits = RateLimits(config["AUDITLOG_RATE_LIMIT"], config["AUDITLOG_EXPORT_RATE_LIMIT"],
-                        config["AUDITLOG_RATE_LIMIT_STORAGE"],
-                        config["AUDITLOG_RATE_LIMIT_STRATEGY"])
+                        counters(app), config["AUDITLOG_RATE_LIMIT_STRATEGY"])
     app.extensions[EXTENSION] = limits
     app.before_request(limits.check)
     app.after_request(limits.headers)

@@ -32,7 +32,7 @@ from app.audit.notes import note
 from app.engine.extension import current_engine
 from app.engine.loki_metrics import evaluation
 from app.engine.loki_reader import LINE_FIELD, LokiReader, ReadStats, volume_plan
-from app.errors import AuditlogError, InvalidInput, status_of
+from app.errors import AuditlogError, InvalidInput, retry_after_headers, status_of
 from app.model.fields import REGISTRY
 from query_language import (
     LiteralValue,
@@ -64,8 +64,7 @@ def _loki_error(status: int, code: str, message: str) -> ResponseReturnValue:
 def _service_error(exc: AuditlogError) -> ResponseReturnValue:
     body, status = _loki_error(status_of(exc), str(exc.body().get("code", "error")),
                                exc.message)
-    retry_after = getattr(exc, "retry_after", None)  # 429 and 503 say when to come back
-    return body, status, ({} if retry_after is None else {"Retry-After": str(int(retry_after))})
+    return body, status, retry_after_headers(exc)
 
 
 @bp.errorhandler(QueryError)
