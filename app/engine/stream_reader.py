@@ -18,13 +18,14 @@ from elasticsearch import Elasticsearch
 
 from app.model.event import STAMP
 from app.model.timestamps import format_ns, parse_timestamp
-from app.store.client import store_errors
+from app.store.client import COMPLETENESS_PATHS, store_errors
 
 NANOS = "strict_date_optional_time_nanos"
 PAGE = 5_000
 SORT = [{STAMP: {"order": "asc", "unmapped_type": "date_nanos"}},
         {"id": {"order": "asc", "unmapped_type": "keyword"}}]
-_FILTER_PATH = "pit_id,hits.hits._source,hits.hits.sort"
+# A page: its events, their sort values and whether every shard answered.
+FILTER_PATH = f"pit_id,hits.hits._source,hits.hits.sort,{COMPLETENESS_PATHS}"
 
 Position = tuple[int, str]
 
@@ -82,13 +83,13 @@ class StreamReader:
                 body["search_after"] = resume
             with store_errors():
                 if pit is not None:
-                    response = self.client.search(pit=dict(pit), filter_path=_FILTER_PATH,
+                    response = self.client.search(pit=dict(pit), filter_path=FILTER_PATH,
                                                   **body)
                     pit["id"] = response.get("pit_id", pit["id"])
                 else:
                     response = self.client.search(index=self.pattern, ignore_unavailable=True,
                                                   allow_no_indices=True,
-                                                  filter_path=_FILTER_PATH, **body)
+                                                  filter_path=FILTER_PATH, **body)
             hits = response.get("hits", {}).get("hits", [])
             if hits:
                 yield [hit["_source"] for hit in hits]

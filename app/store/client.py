@@ -91,6 +91,11 @@ _OVERLOAD = ("too_many_scroll_contexts_exception", "circuit_breaking_exception",
              "es_rejected_execution_exception")
 
 
+# The parts of a search answer that say whether it is complete (incomplete_results_error
+# reads them): a search's filter_path must keep them.
+COMPLETENESS_PATHS = "_shards.failed,_shards.failures,timed_out"
+
+
 def incomplete_results_error(body: Mapping[str, Any]) -> AuditlogError | None:
     """The error for a search answer that is missing shards or timed out, else None.
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
+from app.engine.stream_reader import StreamReader
 from app.errors import StoreUnavailable
 from app.store import client as app_es
 from app.store.client import make_client, only_unstarted_shards
@@ -106,3 +107,13 @@ _NOT_STARTED = {"type": "no_shard_available_action_exception", "reason": "[n][op
 ])
 def test_which_answers_mean_a_shard_not_started(body: dict, unstarted: bool) -> None:
     assert only_unstarted_shards(body) is unstarted
+
+
+def test_a_stream_read_never_passes_on_a_partial_page(
+        es: Elasticsearch, es_url: str, unallocated: str) -> None:
+    """The checkpointer, the verifier and the follow feed ask for a trimmed answer
+    (``filter_path``); the trim keeps what says a shard is missing, so the page is
+    refused rather than sealed or delivered short."""
+    reader = StreamReader(make_client({"ELASTICSEARCH_URL": es_url}), f"{unallocated}-*")
+    with pytest.raises(StoreUnavailable, match="no_shard_available"):
+        list(reader.pages({"match_all": {}}))
