@@ -32,7 +32,7 @@ from typing import Any
 
 from app.engine.follow_cursor import CursorState
 from app.engine.id_sketch import IdSketch, id_key
-from app.engine.stream_reader import NANOS, SORT, beyond
+from app.engine.stream_reader import FILTER_PATH, NANOS, SORT, beyond
 from app.model.event import STAMP, doc_id
 from app.model.timestamps import NS_PER_S, format_ns
 from app.store.client import store_errors
@@ -69,6 +69,23 @@ class FollowBatch:
 def _stamp_range(**bounds: int) -> dict[str, Any]:
     return {"range": {FIELD: {op: format_ns(ns, 9) for op, ns in bounds.items()}
                       | {"format": NANOS}}}
+
+
+def _settled_page(base: list[dict[str, Any]], state: CursorState,
+                 upper_ns: int) -> dict[str, Any]:
+    """The query (and ``search_after``) of the events after the cursor's position with
+    stamps up to ``upper_ns``.
+
+    The position is passed as ``search_after`` over a stamp range starting at it, not
+    as a (stamp, id) filter: Elasticsearch then skips to it on the sorted stamp, where
+    the filter's "later stamp, or the same stamp and a greater id" is a disjunction it
+    evaluates over the whole range (half the read rate, measured).
+    """
+    if state.after_ns < 0:
+        return {"query": {"bool": {"filter": [*base, _stamp_range(lte=upper_ns)]}}}
+    return {"query": {"bool": {"filter": [*base, _stamp_range(gte=state.after_ns,
+                                                              lte=upper_ns)]}},
+            "search_after": [state.after_ns, state.after_id]}
 
 
 def after(state: CursorState) -> list[dict[str, Any]]:
@@ -144,13 +161,13 @@ class FollowReader:
         span = LOOKAHEAD_NS
         upper = watermark if state.after_ns < 0 else min(watermark, state.after_ns + span)
         while True:
-            settled = {"bool": {"filter": [*base, *after(state), _stamp_range(lte=upper)]}}
             with store_errors():
-                response = self.client.search(index=self.store.pattern, query=settled,
-                                              sort=SORT, size=remaining,
+                response = self.client.search(index=self.store.pattern, sort=SORT,
+                                              **_settled_page(base, state, upper), size=remaining,
+                                              filter_path=FILTER_PATH,
                                               track_total_hits=False, ignore_unavailable=True,
                                               allow_no_indices=True)
-            hits = response["hits"]["hits"]
+            hits = response.get("hits", {}).get("hits", [])
             for hit in hits:
                 state.after_ns, state.after_id = int(hit["sort"][0]), str(hit["sort"][1])
                 deliver(hit["_source"], state.after_ns)
