@@ -47,10 +47,13 @@ def _check(key: int) -> int:
     return _mix(key) & 0xFFFFFFFF
 
 
-def _cells(key: int) -> tuple[int, ...]:
+# Each sub-table's first cell, and where its 16 bits of the key's spread start.
+_TABLES = tuple((i * CELLS_PER_HASH, 16 * i) for i in range(HASHES))
+
+
+def _cells(key: int) -> list[int]:
     spread = _mix(key ^ _SPREAD_SALT)
-    return tuple(i * CELLS_PER_HASH + (spread >> (16 * i)) % CELLS_PER_HASH
-                 for i in range(HASHES))
+    return [first + (spread >> shift) % CELLS_PER_HASH for first, shift in _TABLES]
 
 
 @dataclass
@@ -68,10 +71,11 @@ class IdSketch:
     def add_key(self, key: int, sign: int = 1) -> None:
         """Insert (or, with ``sign=-1``, remove) one id hash."""
         check = _check(key)
+        counts, keys, checks = self.counts, self.keys, self.checks
         for cell in _cells(key):
-            self.counts[cell] = (self.counts[cell] + sign) % _COUNT_MOD
-            self.keys[cell] ^= key
-            self.checks[cell] ^= check
+            counts[cell] = (counts[cell] + sign) % _COUNT_MOD
+            keys[cell] ^= key
+            checks[cell] ^= check
 
     def add(self, event_id: str) -> None:
         """Insert one id."""
