@@ -19,11 +19,14 @@ def seconds(ms: int) -> int | float:
     return ms // 1000 if ms % 1000 == 0 else ms / 1000
 
 
+_INFINITIES = (float("inf"), float("-inf"))
+
+
 def value_text(value: float) -> str:
     """A sample value as Prometheus writes it (strconv 'f', -1)."""
     if value != value:
         return "NaN"
-    if value in (float("inf"), float("-inf")):
+    if value in _INFINITIES:
         return "+Inf" if value > 0 else "-Inf"
     return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
 

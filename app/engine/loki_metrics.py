@@ -157,6 +157,8 @@ def window_series(pages: Iterable[Sequence[Mapping[str, Any]]], plan: MetricPlan
     MetricLimitError beyond MAX_BUCKETS.
     """
     per_bucket: dict[Labels, dict[int, float]] = defaultdict(dict)
+    names = [(f"l{i}", label_name(field)) for i, field in enumerate(fields)]
+    labels_of: dict[tuple[Any, ...], Labels] = {}  # the buckets of a series share its labels
     seen = 0
     for page in pages:
         seen += len(page)
@@ -166,9 +168,12 @@ def window_series(pages: Iterable[Sequence[Mapping[str, Any]]], plan: MetricPlan
                 "range or increase the step", field="query")
         for bucket in page:
             key = bucket["key"]
-            labels = tuple(sorted(
-                (label_name(field), str(key[f"l{i}"]))
-                for i, field in enumerate(fields) if key[f"l{i}"] not in (None, "")))
+            values = tuple(key[source] for source, _ in names)
+            labels = labels_of.get(values)
+            if labels is None:
+                labels = labels_of[values] = tuple(sorted(
+                    (name, str(value)) for (_, name), value in zip(names, values, strict=True)
+                    if value not in (None, "")))
             value = (bucket["bytes"]["value"] or 0.0) if plan.function in BYTES \
                 else float(bucket["doc_count"])
             per_bucket[labels][int(key["t"])] = value
