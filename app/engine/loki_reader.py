@@ -44,9 +44,24 @@ from query_language import (
 from query_language.logql_ast import LogQuery, RangeFunction, VectorOp
 
 STREAM_FIELDS: tuple[str, ...] = tuple(f.name for f in REGISTRY.stream_labels())
-# (label name, path of keys) of each stream field, worked out once.
-_STREAM_PATHS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
-    (label_name(name), tuple(name.split("."))) for name in STREAM_FIELDS)
+
+
+def _label_tree(names: Sequence[str]) -> dict[str, Any]:
+    """The stream fields as nested keys: ``{"action": "action", "actor": {"id": "actor_id"}}``
+    (a key's label name, or the keys under it)."""
+    tree: dict[str, Any] = {}
+    for name in names:
+        *parents, last = name.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = label_name(name)
+    return tree
+
+
+# Worked out once: an event's labels are found by walking its own keys (a few) through it.
+_STREAM_TREE = _label_tree(STREAM_FIELDS)
+
 LINE_FIELD = LINE_TEXT
 NS_FORMAT = "strict_date_optional_time_nanos"
 MAX_LABEL_VALUES = 10_000
@@ -85,17 +100,22 @@ class ReadStats:
         }}
 
 
+def _tree_labels(tree: Mapping[str, Any], values: Mapping[str, Any],
+                 pairs: list[tuple[str, str]]) -> None:
+    for key, value in values.items():
+        label = tree.get(key)
+        if label is None or value is None or value == "":
+            continue
+        if isinstance(label, str):
+            pairs.append((label, str(value)))
+        elif isinstance(value, dict):
+            _tree_labels(label, value, pairs)
+
+
 def stream_labels(event: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """An event's stream labels, sorted by name."""
     pairs: list[tuple[str, str]] = []
-    for label, path in _STREAM_PATHS:  # once per returned line: kept lean
-        value: Any = event
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-            if value is None:
-                break
-        if value is not None and value != "":
-            pairs.append((label, str(value)))
+    _tree_labels(_STREAM_TREE, event, pairs)  # once per returned line: kept lean
     labels = event.get("labels")
     if isinstance(labels, dict):
         pairs.extend((label_name(LABEL_PREFIX + key), str(value))
