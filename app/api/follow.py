@@ -49,7 +49,11 @@ bp = Blueprint("follow", __name__, url_prefix="/api/v1")
 
 JSON, SSE, NDJSON = "application/json", "text/event-stream", "application/x-ndjson"
 MAX_WAIT_S = 60
+MODE_NAMES = {SSE: "sse", NDJSON: "ndjson"}
 DEFAULT_LIMIT = 100
+# Events a stream reads from Elasticsearch at once, in whole batches of its ``limit``:
+# fewer, larger pages keep a follower up with a faster ingest.
+STREAM_READ = 2_000
 POLL_S = 0.25  # how often a waiting request reads again
 HEARTBEAT_S = 10.0  # an idle stream writes at least this often (proxies close silent ones)
 STORE_RETRIES = 8  # failed reads in a row a stream waits out (about 9 s) before it ends
@@ -193,10 +197,18 @@ class _Follow:
         self.context = context
         self.environ = request.environ
 
-    def read(self, state: CursorState, per_event: bool = False,
-             check_window: bool = True) -> FollowBatch:
-        return self.reader.read(self.namespace, self.query, state, self.limit, per_event,
-                                check_window)
+    def read(self, state: CursorState, check_window: bool = True) -> FollowBatch:
+        """One poll's batch: up to ``limit`` events."""
+        return self.reader.read(self.namespace, self.query, state, self.limit,
+                                check_window=check_window)
+
+    def read_stream(self, state: CursorState, mode: str,
+                    check_window: bool = True) -> FollowBatch:
+        """A stream's read: up to STREAM_READ events (whole batches of ``limit``), with the
+        cursor after each event (SSE) or after each batch (NDJSON)."""
+        size = max(self.limit, STREAM_READ // self.limit * self.limit)
+        return self.reader.read(self.namespace, self.query, state, size,
+                                1 if mode == SSE else self.limit, check_window)
 
     def poll(self, state: CursorState) -> dict[str, Any]:
         """One batch, waiting up to ``wait`` seconds for events."""
@@ -220,7 +232,7 @@ class _Follow:
         slots = stream_slots()
         slots.acquire(key_id)
         try:
-            first = self.read(state, per_event=mode == SSE)
+            first = self.read_stream(state, mode)
         except BaseException:
             slots.release(key_id)
             raise
@@ -236,8 +248,8 @@ class _Follow:
         response.call_on_close(closed)
         return response
 
-    def _batches(self, first: FollowBatch, per_event: bool) -> Iterator[FollowBatch | None]:
-        """Batches as they come; None when a heartbeat is due. Ends when the client goes,
+    def _batches(self, first: FollowBatch, mode: str) -> Iterator[FollowBatch | None]:
+        """Reads as they come; None when a heartbeat is due. Ends when the client goes,
         the worker stops, or the store stays away (the client resumes from its cursor).
 
         Through a backlog the next batch is read (on the engine's thread pool) while the
@@ -251,12 +263,11 @@ class _Follow:
             ahead: Future[FollowBatch] | None = None
             check = time.monotonic() - last_check >= POLL_S
             if batch.events and not batch.caught_up:
-                ahead = thread_pool.submit(self.read, batch.state, per_event, check)
+                ahead = thread_pool.submit(self.read_stream, batch.state, mode, check)
             if batch.events:
-                _delivered(batch, "sse" if per_event else "ndjson")
+                _delivered(batch, MODE_NAMES[mode])
                 note_now("audit.follow", self.namespace, query=self.text,
-                         count=len(batch.events), mode="sse" if per_event else "ndjson",
-                         late=batch.late)
+                         count=len(batch.events), mode=MODE_NAMES[mode], late=batch.late)
                 yield batch
                 last_write = time.monotonic()
             elif time.monotonic() - last_write >= HEARTBEAT_S:
@@ -271,7 +282,7 @@ class _Follow:
                 check = True
             try:
                 batch = (ahead.result() if ahead is not None
-                         else self.read(batch.state, per_event, check))
+                         else self.read_stream(batch.state, mode, check))
             except AuditlogError as exc:
                 # Passing trouble (an index created a moment ago, a busy node) is waited
                 # out; a store that stays away ends the stream, its client resumes later.
@@ -289,7 +300,7 @@ class _Follow:
 
     def _sse(self, first: FollowBatch) -> Iterator[bytes]:
         yield b"retry: 1000\n: auditlog follow\n\n"  # the headers go out now
-        for batch in self._batches(first, per_event=True):
+        for batch in self._batches(first, SSE):
             if batch is None:
                 yield b": heartbeat\n\n"
                 continue
@@ -301,10 +312,16 @@ class _Follow:
     def _ndjson(self, state: CursorState, first: FollowBatch) -> Iterator[bytes]:
         cursor = self.cursors.encode(state, self.context)
         yield orjson.dumps({"cursor": cursor}, option=orjson.OPT_APPEND_NEWLINE)
-        for batch in self._batches(first, per_event=False):
-            if batch is not None:
-                cursor = self.cursors.encode(batch.state, self.context)
-            lines = [] if batch is None else [
-                orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE) for event in batch.events]
-            lines.append(orjson.dumps({"cursor": cursor}, option=orjson.OPT_APPEND_NEWLINE))
+        for batch in self._batches(first, NDJSON):
+            if batch is None:  # a heartbeat: the cursor again
+                yield orjson.dumps({"cursor": cursor}, option=orjson.OPT_APPEND_NEWLINE)
+                continue
+            # Batches of ``limit`` events, each followed by the cursor after it.
+            lines: list[bytes] = []
+            ends = [*batch.states[:(len(batch.events) - 1) // self.limit], batch.state]
+            for i, state in enumerate(ends):
+                lines.extend(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+                             for event in batch.events[i * self.limit:(i + 1) * self.limit])
+                cursor = self.cursors.encode(state, self.context)
+                lines.append(orjson.dumps({"cursor": cursor}, option=orjson.OPT_APPEND_NEWLINE))
             yield b"".join(lines)

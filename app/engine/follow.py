@@ -56,11 +56,11 @@ def late_write_bound_ns(settle_s: float, overlap_s: float, refreshed: bool = Fal
 
 @dataclass
 class FollowBatch:
-    """Events delivered by one read, the cursor after each (when asked) and after all."""
+    """Events delivered by one read, the cursor after every n-th (when asked) and after all."""
 
     events: list[dict[str, Any]]
     state: CursorState
-    states: list[CursorState] = field(default_factory=list)
+    states: list[CursorState] = field(default_factory=list)  # after events n, 2n, ...
     stamps: list[int] = field(default_factory=list)  # each event's ingested_at, epoch ns
     caught_up: bool = True
     late: int = 0  # events delivered from the overlap window (visible late)
@@ -107,11 +107,11 @@ class FollowReader:
         self.clock = clock
 
     def read(self, namespace: str, query: dict[str, Any], cursor: CursorState, limit: int,
-             per_event: bool = False, check_window: bool = True) -> FollowBatch:
+             states_every: int = 0, check_window: bool = True) -> FollowBatch:
         """Up to ``limit`` events after ``cursor``: late ones of its window first, then the
-        settled ones in order. ``per_event`` adds the cursor after each event;
-        ``check_window=False`` skips the late-write check (a stream reading a backlog
-        checks between batches at most every poll interval)."""
+        settled ones in order. ``states_every=n`` adds the cursor after every n-th event
+        (1: after each); ``check_window=False`` skips the late-write check (a stream
+        reading a backlog checks between reads at most every poll interval)."""
         state = cursor.snapshot()
         base: list[dict[str, Any]] = [{"term": {"namespace": namespace}}]
         if query and "match_all" not in query:
@@ -124,7 +124,7 @@ class FollowReader:
                 generation.add(event["id"])
             batch.events.append(event)
             batch.stamps.append(stamp_ns)
-            if per_event:
+            if states_every and len(batch.events) % states_every == 0:
                 batch.states.append(state.snapshot())
 
         if check_window and state.after_ns >= state.window_start_ns:

@@ -279,6 +279,29 @@ def test_ndjson_writes_a_cursor_line_after_each_batch(client: FlaskClient) -> No
     assert [line["id"] for line in lines if "id" in line] == [f"n{n:03}" for n in range(5)]
 
 
+def test_each_ndjson_cursor_resumes_right_after_its_own_batch(client: FlaskClient) -> None:
+    """A stream reads more than one batch at once; each batch still ends with the cursor
+    after its own last event, and at most ``limit`` events come between cursor lines."""
+    ingest(client, "ndc", events("m", 7))
+    response = client.get("/api/v1/namespaces/ndc/events/follow?from=beginning&limit=3",
+                          headers={**ADMIN, "Accept": "application/x-ndjson"}, buffered=False)
+    lines: list[dict[str, Any]] = []
+    for chunk in response.response:
+        lines += [orjson.loads(line) for line in chunk.splitlines()]
+        if sum("id" in line for line in lines) == 7 and "cursor" in lines[-1]:
+            break
+    response.close()
+    every = [f"m{n:03}" for n in range(7)]
+    shape = "".join("e" if "id" in line else "c" for line in lines)
+    assert shape == "ceeeceeecec", shape
+    delivered = 0
+    for line in lines[1:]:
+        if "id" in line:
+            delivered += 1
+            continue
+        assert drain(client, "ndc", line["cursor"])[0] == every[delivered:], delivered
+
+
 def test_open_streams_per_key_are_bounded(app: Flask, client: FlaskClient) -> None:
     _, reader = create_key(app, "reader", "slots")
     stream = {**reader, "Accept": "text/event-stream"}
