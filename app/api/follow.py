@@ -319,9 +319,9 @@ class _Follow:
             # Batches of ``limit`` events, each followed by the cursor after it.
             lines: list[bytes] = []
             ends = [*batch.states[:(len(batch.events) - 1) // self.limit], batch.state]
-            for i, state in enumerate(ends):
+            for i, end in enumerate(ends):
                 lines.extend(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
                              for event in batch.events[i * self.limit:(i + 1) * self.limit])
-                cursor = self.cursors.encode(state, self.context)
+                cursor = self.cursors.encode(end, self.context)
                 lines.append(orjson.dumps({"cursor": cursor}, option=orjson.OPT_APPEND_NEWLINE))
             yield b"".join(lines)
