@@ -263,17 +263,26 @@ def test_sse_resumes_with_last_event_id(client: FlaskClient) -> None:
     assert got == [f"s{n:03}" for n in range(7)]
 
 
-def test_ndjson_writes_a_cursor_line_after_each_batch(client: FlaskClient) -> None:
-    ingest(client, "nd", events("n", 5))
-    response = client.get("/api/v1/namespaces/nd/events/follow?from=beginning&limit=2",
+def ndjson_lines(client: FlaskClient, namespace: str, limit: int,
+                 events_wanted: int) -> list[dict[str, Any]]:
+    """The lines of an NDJSON stream from the beginning, up to the cursor line after the
+    ``events_wanted``-th event."""
+    response = client.get(f"/api/v1/namespaces/{namespace}/events/follow?from=beginning"
+                          f"&limit={limit}",
                           headers={**ADMIN, "Accept": "application/x-ndjson"}, buffered=False)
     assert response.mimetype == "application/x-ndjson"
     lines: list[dict[str, Any]] = []
     for chunk in response.response:
         lines += [orjson.loads(line) for line in chunk.splitlines()]
-        if sum("id" in line for line in lines) == 5 and "cursor" in lines[-1]:
+        if sum("id" in line for line in lines) == events_wanted and "cursor" in lines[-1]:
             break
     response.close()
+    return lines
+
+
+def test_ndjson_writes_a_cursor_line_after_each_batch(client: FlaskClient) -> None:
+    ingest(client, "nd", events("n", 5))
+    lines = ndjson_lines(client, "nd", 2, 5)
     shape = ["e" if "id" in line else "c" for line in lines]
     assert "".join(shape) == "ceecceec" or "".join(shape) == "ceeceecec", shape
     assert [line["id"] for line in lines if "id" in line] == [f"n{n:03}" for n in range(5)]
@@ -283,14 +292,7 @@ def test_each_ndjson_cursor_resumes_right_after_its_own_batch(client: FlaskClien
     """A stream reads more than one batch at once; each batch still ends with the cursor
     after its own last event, and at most ``limit`` events come between cursor lines."""
     ingest(client, "ndc", events("m", 7))
-    response = client.get("/api/v1/namespaces/ndc/events/follow?from=beginning&limit=3",
-                          headers={**ADMIN, "Accept": "application/x-ndjson"}, buffered=False)
-    lines: list[dict[str, Any]] = []
-    for chunk in response.response:
-        lines += [orjson.loads(line) for line in chunk.splitlines()]
-        if sum("id" in line for line in lines) == 7 and "cursor" in lines[-1]:
-            break
-    response.close()
+    lines = ndjson_lines(client, "ndc", 3, 7)
     every = [f"m{n:03}" for n in range(7)]
     shape = "".join("e" if "id" in line else "c" for line in lines)
     assert shape == "ceeeceeecec", shape
