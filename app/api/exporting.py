@@ -28,7 +28,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from app.access.auth import require
 from app.api.namespaces import checked_namespace
 from app.api.schemas import LastTimestamp, TimeValue, load
-from app.api.streaming import FORMATS, export_format, stream_events
+from app.api.streaming import FORMATS, STORED_NDJSON, export_format, stream_events
 from app.audit.notes import note
 from app.engine.export_manifest import SignedExport, window_text
 from app.engine.extension import current_engine
@@ -91,6 +91,11 @@ def export_response(namespace: str, raw: Any) -> Response:
     chosen = export_format(params["format"], current_app.config["AUDITLOG_CSV_ESCAPE_FORMULAS"])
     noted = note("audit.export", namespace, query=params["query"], count=None,
                  format=chosen.name, resumed=after is not None)
+    if not params["manifest"] and chosen is FORMATS["ndjson"]:
+        # Each line is the event's stored text: never parsed, never re-encoded.
+        stored = current_engine().iter_events(namespace, query, window, params["sort"], after,
+                                              raw=True)
+        return stream_events(stored, STORED_NDJSON, noted)
     events = current_engine().iter_events(namespace, query, window, params["sort"], after)
     if not params["manifest"]:
         return stream_events(events, chosen, noted)

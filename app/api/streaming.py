@@ -9,7 +9,9 @@ counted in the metric, and the request's self-audit note gets the final count.
 A failure of Elasticsearch mid-stream aborts the connection (no terminating
 chunk), so a client never mistakes a cut stream for a complete one.
 
-NDJSON: one event per line, exactly as stored (orjson).
+NDJSON: one event per line, exactly as stored: the JSON text Elasticsearch keeps
+(``STORED_NDJSON``, never parsed), or the event encoded with orjson where the
+writer sees it as a dict (the signed manifest reads every event).
 
 CSV: a header row, then one row per event (RFC 4180 quoting, CRLF line ends).
 The columns are fixed, so no buffering is needed to discover them: every field
@@ -77,19 +79,45 @@ def csv_row(event: dict[str, Any], escape_formulas: bool = True) -> list[str]:
     return [neutralised(cell) for cell in cells] if escape_formulas else cells
 
 
-def ndjson_chunks(events: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """NDJSON: one orjson line per event, yielded in chunks of about CHUNK_BYTES."""
-    lines: list[bytes] = []
+def _line_chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """``lines`` (each ending in a newline) joined into chunks of about CHUNK_BYTES."""
+    batch: list[bytes] = []
     size = 0
-    for event in events:
-        line = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
-        lines.append(line)
+    for line in lines:
+        batch.append(line)
         size += len(line)
         if size >= CHUNK_BYTES:
-            yield b"".join(lines)
-            lines, size = [], 0
-    if lines:
-        yield b"".join(lines)
+            yield b"".join(batch)
+            batch, size = [], 0
+    if batch:
+        yield b"".join(batch)
+
+
+def ndjson_chunks(events: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """NDJSON: one orjson line per event, yielded in chunks of about CHUNK_BYTES."""
+    return _line_chunks(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+                        for event in events)
+
+
+# JSON never has a raw line break inside a string (it must be escaped), so a line break
+# in an event's stored text is whitespace between tokens, and a space means the same.
+_LINE_BREAKS_TO_SPACES = bytes.maketrans(b"\r\n", b"  ")
+
+
+def stored_line(source: bytes) -> bytes:
+    """An event's stored JSON text as one NDJSON line. The events template filters the
+    source (``excludes``), so Elasticsearch stores compact JSON of its own encoding and
+    this is the text itself; a document kept pretty-printed (an index made without the
+    template) gets its line breaks turned into spaces."""
+    if b"\n" in source or b"\r" in source:
+        source = source.translate(_LINE_BREAKS_TO_SPACES)
+    return source + b"\n"
+
+
+def stored_ndjson_chunks(sources: Iterable[bytes]) -> Iterator[bytes]:
+    """NDJSON of events read as their stored JSON text (``iter_events(raw=True)``): the
+    same lines as ``ndjson_chunks`` without parsing and re-encoding every event."""
+    return _line_chunks(stored_line(source) for source in sources)
 
 
 def csv_chunks(events: Iterable[dict[str, Any]], escape_formulas: bool = True) -> Iterator[bytes]:
@@ -132,7 +160,7 @@ class ExportFormat:
 
     name: str
     mimetype: str
-    chunks: Callable[[Iterable[dict[str, Any]]], Iterator[bytes]]
+    chunks: Callable[[Iterable[Any]], Iterator[bytes]]
 
 
 FORMATS: dict[str, ExportFormat] = {
@@ -140,6 +168,8 @@ FORMATS: dict[str, ExportFormat] = {
     "csv": ExportFormat("csv", "text/csv", csv_chunks),
 }
 RAW_CSV = ExportFormat("csv", "text/csv", partial(csv_chunks, escape_formulas=False))
+# NDJSON of events as stored JSON text: for a reader that never parses them (the plain export).
+STORED_NDJSON = ExportFormat("ndjson", "application/x-ndjson", stored_ndjson_chunks)
 JSON_ARRAY = ExportFormat("runai-json", "application/json", json_array_chunks)
 
 

@@ -17,8 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from app.engine.export_plan import TimeSlice
+from app.engine.slice_reader import Page
 
-Page = list[dict[str, Any]]
 # (slice, search_after to continue from or None, most pages) -> (pages, where to continue)
 SliceRead = Callable[[TimeSlice, "list[Any] | None", int], tuple[list[Page], "list[Any] | None"]]
 

@@ -228,8 +228,10 @@ class SearchEngine:
     def iter_events(self, namespace: str, query: dict[str, Any], window: TimeWindow,
                     sort: str = "ASCENDING", after: SortValues | None = None,
                     page_size: int = EXPORT_PAGE, readers: int | None = None,
-                    slice_events: int = EXPORT_SLICE_EVENTS) -> Iterator[dict[str, Any]]:
-        """Every matching event, streamed with point-in-time + search_after.
+                    slice_events: int = EXPORT_SLICE_EVENTS,
+                    raw: bool = False) -> Iterator[dict[str, Any]] | Iterator[bytes]:
+        """Every matching event, streamed with point-in-time + search_after; with ``raw``
+        each as the JSON text Elasticsearch stored (``bytes``, never parsed), not a dict.
 
         Three layers on one point-in-time: the plan cuts the window into time
         slices of about ``slice_events`` events (``export_plan``), a slice reader
@@ -259,7 +261,7 @@ class SearchEngine:
                 return after_filter(SortValues(int(values[0]), str(values[1])), sort)
 
             reader = SliceReader(pit, matching(window.start_ns, window.end_ns),
-                                 sort_spec(sort), page_size, after_values)
+                                 sort_spec(sort), page_size, after_values, raw)
             # A reader holds a slice's pages, and one more where the histogram undercounted.
             slice_pages = math.ceil(slice_events / page_size) + 1
             pages = read_in_order(slices, reader, readers, slice_pages)

@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, TypedDict
 
 import elasticsearch
+import msgspec
 import orjson
 from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
+from elastic_transport import ConnectionTimeout, SerializationError
 from elasticsearch import Elasticsearch
 from elasticsearch.serializer import NdjsonSerializer
 
@@ -57,14 +59,67 @@ class OrjsonNdjsonSerializer(NdjsonSerializer):
             return super().json_dumps(data)
 
 
+class _RawSourceHit(TypedDict, total=False):
+    _source: msgspec.Raw
+    sort: list[Any]
+
+
+class _RawSourceHits(TypedDict, total=False):
+    hits: list[_RawSourceHit]
+
+
+class _RawSourcePage(TypedDict, total=False):
+    """What a sorted page read of the export needs of a search answer (with the parts
+    incomplete_results_error and the client's error handling read); the rest is skipped."""
+
+    _shards: dict[str, Any]
+    timed_out: bool
+    pit_id: str
+    hits: _RawSourceHits
+    error: Any
+    status: int
+
+
+_RAW_SOURCE_PAGE = msgspec.json.Decoder(_RawSourcePage)
+_RAW_SOURCES: ContextVar[bool] = ContextVar("auditlog_raw_sources", default=False)
+
+
+@contextlib.contextmanager
+def raw_sources() -> Iterator[None]:
+    """Within this block, a search answer read on this thread keeps each hit's ``_source``
+    as the JSON text Elasticsearch sent (``msgspec.Raw``), not parsed: an answer that is
+    passed on as it is stored (the NDJSON export) is then never parsed and re-encoded.
+    Only the parts of ``_RawSourcePage`` are decoded."""
+    token = _RAW_SOURCES.set(True)
+    try:
+        yield
+    finally:
+        _RAW_SOURCES.reset(token)
+
+
+class StoreJsonSerializer(elasticsearch.OrjsonSerializer):
+    """The client's orjson serialiser; inside ``raw_sources`` it decodes answers as
+    ``_RawSourcePage``, hits' sources left as JSON text."""
+
+    def loads(self, data: bytes) -> Any:
+        if not _RAW_SOURCES.get():
+            return super().loads(data)
+        try:
+            return _RAW_SOURCE_PAGE.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise SerializationError(f"Unable to deserialize as a page of hits: {exc}",
+                                     errors=(exc,)) from exc
+
+
 def make_client(config: Mapping[str, Any]) -> Elasticsearch:
     """An Elasticsearch client configured from the settings table."""
     kwargs: dict[str, Any] = {
         "request_timeout": float(config.get("ELASTICSEARCH_TIMEOUT") or 30.0),
         "retry_on_timeout": False,
         "max_retries": 1,
-        # orjson: fast (de)serialisation of requests, hits and bulk bodies.
-        "serializers": {elasticsearch.OrjsonSerializer.mimetype: elasticsearch.OrjsonSerializer(),
+        # orjson: fast (de)serialisation of requests, hits and bulk bodies (and pages whose
+        # sources pass through unparsed, see raw_sources).
+        "serializers": {StoreJsonSerializer.mimetype: StoreJsonSerializer(),
                         OrjsonNdjsonSerializer.mimetype: OrjsonNdjsonSerializer()},
         # Times every request for /metrics and refuses partial search results.
         "transport_class": CheckedTransport,

@@ -12,7 +12,7 @@ from elasticsearch import Elasticsearch
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.api.streaming import CSV_COLUMNS
+from app.api.streaming import CSV_COLUMNS, ndjson_chunks, stored_line
 from app.engine.extension import current_engine
 from app.engine.query import compile_query
 from app.engine.search import SortValues
@@ -151,6 +151,71 @@ def test_sliced_reads_keep_the_order_of_one_chain(app, loaded, readers, sort, pa
                                     slice_events=slice_events)
         ids = [e["id"] for e in events]
     assert ids == _expected(loaded, descending=sort == "DESCENDING")
+
+
+@pytest.mark.parametrize("sort", ["ASCENDING", "DESCENDING"])
+def test_raw_reads_give_the_stored_text_of_the_same_events(app, loaded, sort) -> None:
+    """``raw=True`` hands on each event's stored JSON text: the same events, in the same
+    order, as the parsed read, through slices, ties and pages that do not divide them."""
+    with app.app_context():
+        engine = current_engine()
+        parsed = list(engine.iter_events(NS, compile_query(""), TimeWindow(None, None), sort,
+                                         page_size=97, readers=3, slice_events=700))
+        raw = list(engine.iter_events(NS, compile_query(""), TimeWindow(None, None), sort,
+                                      page_size=97, readers=3, slice_events=700, raw=True))
+    assert all(isinstance(text, bytes) for text in raw)
+    assert [orjson.loads(text) for text in raw] == parsed
+    assert len(parsed) == COUNT
+
+
+def test_ndjson_export_is_byte_for_byte_the_parsed_events_encoded(app, client, admin,
+                                                                  loaded) -> None:
+    """The plain NDJSON export passes stored text through; for events the service stored,
+    that is exactly what encoding the parsed events gives (the manifest's path)."""
+    response = client.get(URL, headers=admin)
+    assert response.status_code == 200
+    with app.app_context():
+        encoded = b"".join(ndjson_chunks(current_engine().iter_events(
+            NS, compile_query(""), TimeWindow(None, None))))
+    assert response.data == encoded
+    assert response.data.count(b"\n") == COUNT
+
+
+def test_a_stored_text_over_several_lines_becomes_one_line() -> None:
+    text = b'{\n  "id": "x",\r\n  "error": "first\\nsecond",\n\t"n": [1,\n 2]\n}'
+    line = stored_line(text)
+    assert line.endswith(b"\n")
+    assert line.count(b"\n") == 1
+    assert b"\r" not in line
+    assert orjson.loads(line) == orjson.loads(text)
+    assert orjson.loads(line)["error"] == "first\nsecond"
+    assert stored_line(b'{"id":"y"}') == b'{"id":"y"}\n'
+
+
+def test_an_event_rewritten_over_several_lines_is_still_one_line(app, client, admin, es,
+                                                                 index_prefix) -> None:
+    """A document written into the index by other means, pretty-printed, is still one
+    NDJSON line with its values (an escaped line break inside a string included)."""
+    events = [{"id": f"p{n}", "time": format_ns(BASE_NS + n * NS_PER_S, 9), "action": "login",
+               "error": "first\nsecond", "actor": {"id": "Zoë"}} for n in range(3)]
+    response = client.post("/api/v1/namespaces/pretty/events?refresh=wait_for", json=events,
+                           headers=admin)
+    assert response.status_code == 200
+    hit = es.search(index=f"{index_prefix}-events-*", query={"term": {"id": "p1"}})["hits"]["hits"][0]
+    pretty = orjson.dumps(hit["_source"], option=orjson.OPT_INDENT_2)
+    assert pretty.count(b"\n") > 5
+    es.perform_request("PUT", f"/{hit['_index']}/_doc/{hit['_id']}", body=pretty,
+                       headers={"content-type": "application/json", "accept": "application/json"},
+                       params={"refresh": "true"})
+    response = client.get("/api/v1/namespaces/pretty/events/export", headers=admin)
+    assert response.status_code == 200
+    lines = response.data.splitlines()
+    assert len(lines) == 3
+    exported = [orjson.loads(line) for line in lines]
+    assert [e["id"] for e in exported] == ["p0", "p1", "p2"]
+    assert exported[1] == hit["_source"]
+    assert exported[1]["error"] == "first\nsecond"
+    assert exported[1]["actor"]["id"] == "Zoë"
 
 
 # Windows open at one end (the planning histogram needs both ends), ties inside.

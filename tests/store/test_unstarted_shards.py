@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch
 from app.engine.stream_reader import StreamReader
 from app.errors import StoreUnavailable
 from app.store import client as app_es
-from app.store.client import make_client, only_unstarted_shards
+from app.store.client import make_client, only_unstarted_shards, raw_sources
 
 _NOWHERE = {"index.routing.allocation.require._name": "no-such-node",
             "number_of_replicas": 0}
@@ -117,3 +117,12 @@ def test_a_stream_read_never_passes_on_a_partial_page(
     reader = StreamReader(make_client({"ELASTICSEARCH_URL": es_url}), f"{unallocated}-*")
     with pytest.raises(StoreUnavailable, match="no_shard_available"):
         list(reader.pages({"match_all": {}}))
+
+
+def test_a_page_read_with_raw_sources_is_refused_when_a_shard_is_missing(
+        es: Elasticsearch, es_url: str, unallocated: str) -> None:
+    """The export's pages keep each source as JSON text (``raw_sources``); the parts that
+    say a shard is missing are still decoded, so a partial page is refused the same way."""
+    client = make_client({"ELASTICSEARCH_URL": es_url})
+    with raw_sources(), pytest.raises(StoreUnavailable, match="no_shard_available"):
+        client.search(index=f"{unallocated}-*", query={"match_all": {}})
