@@ -36,6 +36,8 @@ from bench.timing import Load, closed_loop, median, paired_ratio, ratio
 
 SERVICE, RAW = "service", "raw"
 INGEST_BATCH = 1000
+# The ingest phase writes into fresh namespaces named with this prefix.
+INGEST_NAMESPACE_PREFIX = "ingest-"
 SEARCH_LIMIT = 100
 SPAN_START_S = dataset.SPAN_START_NS // NS_PER_S
 SPAN_END_S = dataset.SPAN_END_NS // NS_PER_S
@@ -154,7 +156,7 @@ def ingest(ctx: Context) -> dict[str, Any]:
     runs: dict[str, list[float]] = {SERVICE: [], RAW: []}
     for rep in range(ctx.ingest_reps):
         for side in _order(rep):
-            namespace = f"ingest-{ctx.run_token}-{side}-{rep}"
+            namespace = f"{INGEST_NAMESPACE_PREFIX}{ctx.run_token}-{side}-{rep}"
             if side == SERVICE:
                 with profiled(ctx, f"ingest-{rep}"):
                     seconds = _ingest_service(ctx, namespace, batches)
