@@ -201,7 +201,8 @@ def test_an_event_rewritten_over_several_lines_is_still_one_line(app, client, ad
     response = client.post("/api/v1/namespaces/pretty/events?refresh=wait_for", json=events,
                            headers=admin)
     assert response.status_code == 200
-    hit = es.search(index=f"{index_prefix}-events-*", query={"term": {"id": "p1"}})["hits"]["hits"][0]
+    found = es.search(index=f"{index_prefix}-events-*", query={"term": {"id": "p1"}})
+    hit = found["hits"]["hits"][0]
     pretty = orjson.dumps(hit["_source"], option=orjson.OPT_INDENT_2)
     assert pretty.count(b"\n") > 5
     es.perform_request("PUT", f"/{hit['_index']}/_doc/{hit['_id']}", body=pretty,
